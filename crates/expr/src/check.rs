@@ -128,25 +128,45 @@ fn strip_parens(node: &Node) -> &Node {
 
 /// Every node of a tree, parents before children, left to right.
 fn walk<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
-    out.push(node);
-    match node {
-        Node::Or(a, b) | Node::And(a, b) | Node::Compare(_, a, b) => {
-            walk(a, out);
-            walk(b, out);
+    // An explicit stack, not recursion: AND/OR chains of a 4 KB expression are hundreds of
+    // levels deep, and this must run on small (2 MiB) async worker stacks.
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        out.push(node);
+        // Children pushed last-first so they pop (and are listed) left to right.
+        match node {
+            Node::Or(a, b) | Node::And(a, b) | Node::Compare(_, a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            Node::Not(a) | Node::Parens(a) => stack.push(a),
+            Node::Between(a, b, c) => {
+                stack.push(c);
+                stack.push(b);
+                stack.push(a);
+            }
+            Node::In(a, list) => {
+                stack.extend(list.iter().rev());
+                stack.push(a);
+            }
+            Node::Call(_, args) => stack.extend(args.iter().rev()),
+            Node::Path(_) | Node::Value(_) => {}
         }
-        Node::Not(a) | Node::Parens(a) => walk(a, out),
-        Node::Between(a, b, c) => {
-            walk(a, out);
-            walk(b, out);
-            walk(c, out);
-        }
-        Node::In(a, list) => {
-            walk(a, out);
-            list.iter().for_each(|n| walk(n, out));
-        }
-        Node::Call(_, args) => args.iter().for_each(|n| walk(n, out)),
-        Node::Path(_) | Node::Value(_) => {}
     }
+}
+
+/// Splits a chain of ANDs and ORs along its left spine (the parser builds chains left-deep):
+/// the leftmost operand, then each (node, right operand) from the innermost outwards. Lets
+/// the recursive passes iterate over long chains instead of recursing once per link.
+fn left_spine(node: &Node) -> (&Node, Vec<(&Node, &Node)>) {
+    let mut links = Vec::new();
+    let mut current = node;
+    while let Node::Or(a, b) | Node::And(a, b) = current {
+        links.push((current, &**b));
+        current = a;
+    }
+    links.reverse();
+    (current, links)
 }
 
 fn check_reserved(kind: ExprKind, path: &RawPath) -> Result<()> {
@@ -402,9 +422,12 @@ impl<'a> Context<'a> {
     /// there; update functions nowhere in a condition.
     fn check_function_use(&self, kind: ExprKind, node: &Node, condition_position: bool) -> Result<()> {
         match node {
-            Node::Or(a, b) | Node::And(a, b) => {
-                self.check_function_use(kind, a, true)?;
-                self.check_function_use(kind, b, true)
+            Node::Or(..) | Node::And(..) => {
+                let (first, links) = left_spine(node);
+                self.check_function_use(kind, first, true)?;
+                links
+                    .iter()
+                    .try_for_each(|(_, b)| self.check_function_use(kind, b, true))
             }
             Node::Not(a) => self.check_function_use(kind, a, true),
             Node::Parens(a) => self.check_function_use(kind, a, condition_position),
@@ -437,9 +460,10 @@ impl<'a> Context<'a> {
     /// operands, then operand types.
     fn check_conditions(&self, kind: ExprKind, node: &Node) -> Result<()> {
         match node {
-            Node::Or(a, b) | Node::And(a, b) => {
-                self.check_conditions(kind, a)?;
-                self.check_conditions(kind, b)
+            Node::Or(..) | Node::And(..) => {
+                let (first, links) = left_spine(node);
+                self.check_conditions(kind, first)?;
+                links.iter().try_for_each(|(_, b)| self.check_conditions(kind, b))
             }
             Node::Not(a) | Node::Parens(a) => self.check_conditions(kind, a),
             leaf => {
@@ -601,14 +625,19 @@ impl<'a> Context<'a> {
 
     fn resolve_condition(&mut self, kind: ExprKind, node: &Node) -> Result<Condition> {
         Ok(match node {
-            Node::Or(a, b) => Condition::Or(
-                Box::new(self.resolve_condition(kind, a)?),
-                Box::new(self.resolve_condition(kind, b)?),
-            ),
-            Node::And(a, b) => Condition::And(
-                Box::new(self.resolve_condition(kind, a)?),
-                Box::new(self.resolve_condition(kind, b)?),
-            ),
+            Node::Or(..) | Node::And(..) => {
+                let (first, links) = left_spine(node);
+                let mut resolved = self.resolve_condition(kind, first)?;
+                for (link, b) in links {
+                    let right = Box::new(self.resolve_condition(kind, b)?);
+                    resolved = if matches!(link, Node::Or(..)) {
+                        Condition::Or(Box::new(resolved), right)
+                    } else {
+                        Condition::And(Box::new(resolved), right)
+                    };
+                }
+                resolved
+            }
             Node::Not(a) => Condition::Not(Box::new(self.resolve_condition(kind, a)?)),
             Node::Parens(a) => self.resolve_condition(kind, a)?,
             Node::Compare(op, a, b) => {
@@ -681,34 +710,31 @@ impl<'a> Context<'a> {
         check_size(kind, text)?;
         let raw = parser::parse_update(text).map_err(|e| syntax(kind, e))?;
 
-        let mut operand_nodes: Vec<&Node> = Vec::new();
+        // Every path (targets and operands) and every operand node, in the order written:
+        // DynamoDB reports the first reserved word or undefined name as it reads the text.
         let mut all_paths: Vec<&RawPath> = Vec::new();
+        let mut nodes: Vec<&Node> = Vec::new();
         for action in &raw.actions {
+            let mut action_nodes = Vec::new();
             match action {
                 RawAction::Set(p, value) => {
                     all_paths.push(p);
                     match value {
-                        RawSet::Operand(a) => operand_nodes.push(a),
+                        RawSet::Operand(a) => walk(a, &mut action_nodes),
                         RawSet::Plus(a, b) | RawSet::Minus(a, b) => {
-                            operand_nodes.push(a);
-                            operand_nodes.push(b);
+                            walk(a, &mut action_nodes);
+                            walk(b, &mut action_nodes);
                         }
                     }
                 }
                 RawAction::Remove(p) | RawAction::Add(p, _) | RawAction::Delete(p, _) => all_paths.push(p),
             }
+            all_paths.extend(action_nodes.iter().filter_map(|n| match n {
+                Node::Path(p) => Some(p),
+                _ => None,
+            }));
+            nodes.extend(action_nodes);
         }
-        let mut nodes = Vec::new();
-        for n in &operand_nodes {
-            walk(n, &mut nodes);
-        }
-        for n in &nodes {
-            if let Node::Path(p) = n {
-                all_paths.push(p);
-            }
-        }
-        // Reserved words, in the order written (targets first within each action is close
-        // enough: both are reported with the same message).
         for p in &all_paths {
             check_reserved(kind, p)?;
         }

@@ -129,8 +129,26 @@ pub fn evaluate(cond: &Condition, item: Option<&Item>) -> bool {
 
 fn eval(cond: &Condition, item: &Item) -> bool {
     match cond {
-        Condition::Or(a, b) => eval(a, item) || eval(b, item),
-        Condition::And(a, b) => eval(a, item) && eval(b, item),
+        Condition::Or(..) | Condition::And(..) => {
+            // Iterate along the left spine (chains are left-deep and can be hundreds long;
+            // recursion per link would not fit a 2 MiB worker stack in debug builds).
+            let mut rights = Vec::new();
+            let mut current = cond;
+            while let Condition::Or(a, b) | Condition::And(a, b) = current {
+                rights.push((matches!(current, Condition::Or(..)), &**b));
+                current = a;
+            }
+            let mut value = eval(current, item);
+            for (is_or, b) in rights.into_iter().rev() {
+                // Short-circuit: evaluation has no side effects, so skipping is only faster.
+                value = if is_or {
+                    value || eval(b, item)
+                } else {
+                    value && eval(b, item)
+                };
+            }
+            value
+        }
         Condition::Not(a) => !eval(a, item),
         Condition::Compare(op, a, b) => {
             let (x, y) = (operand(item, a), operand(item, b));

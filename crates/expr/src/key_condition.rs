@@ -66,114 +66,103 @@ fn strip(node: &Node) -> &Node {
     }
 }
 
-fn flatten_and<'n>(node: &'n Node, out: &mut Vec<&'n Node>) -> Result<()> {
-    match strip(node) {
-        Node::And(a, b) => {
-            flatten_and(a, out)?;
-            flatten_and(b, out)
-        }
-        Node::Or(..) => Err(Error::validation("Invalid operator used in KeyConditionExpression: OR")),
-        Node::Not(_) => Err(Error::validation(
-            "Invalid operator used in KeyConditionExpression: NOT",
-        )),
-        leaf => {
-            out.push(leaf);
-            Ok(())
+/// The conditions joined by AND, left to right. Anything else (OR and NOT included) is a
+/// leaf, so that problems are reported in the order the conditions are written.
+fn flatten_and<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+    // An explicit stack: long AND chains must not recurse once per link.
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match strip(node) {
+            Node::And(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            leaf => out.push(leaf),
         }
     }
+}
+
+fn invalid_operator(op: &str) -> Error {
+    Error::validation(format!("Invalid operator used in KeyConditionExpression: {op}"))
 }
 
 const MSG_NESTED_OPERATIONS: &str = "KeyConditionExpressions cannot contain nested operations";
 const MSG_NESTED_ATTRIBUTES: &str = "KeyConditionExpressions cannot have conditions on nested attributes";
 
 impl Context<'_> {
-    /// The name a key-condition operand refers to, or None for a `:value`.
-    fn key_operand(&mut self, node: &Node) -> Result<Option<String>> {
-        match strip(node) {
-            Node::Path(p) => {
-                if p.len() != 1 {
-                    return Err(Error::validation(MSG_NESTED_ATTRIBUTES));
-                }
-                let path = self.resolve_path_for_key(p)?;
-                Ok(Some(path))
-            }
-            Node::Value(_) => Ok(None),
-            _ => Err(Error::validation(MSG_NESTED_OPERATIONS)),
-        }
-    }
-
     fn resolve_path_for_key(&mut self, p: &[RawElem]) -> Result<String> {
         let path = self.resolve_raw(ExprKind::KeyCondition, p)?;
         Ok(path.root().to_string())
     }
 
-    fn key_value(&mut self, node: &Node) -> Result<AttributeValue> {
-        match strip(node) {
-            Node::Value(v) => self.resolve_value(ExprKind::KeyCondition, v),
-            _ => Err(Error::validation(
-                "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
-            )),
-        }
-    }
-
+    /// One condition of the AND chain, reduced to (key attribute, condition on it). Its
+    /// operands are examined left to right, as DynamoDB does: the first second path, nested
+    /// path or nested operation met is the one reported.
     fn leaf(&mut self, node: &Node) -> Result<Leaf> {
-        match node {
-            Node::Compare(op, a, b) => {
-                if *op == CompareOp::Ne {
-                    return Err(Error::validation("Invalid operator used in KeyConditionExpression: <>"));
-                }
-                let (left, right) = (self.key_operand(a)?, self.key_operand(b)?);
-                let (name, value, op) = match (left, right) {
-                    (Some(_), Some(_)) => return Err(Error::validation(
-                        "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
-                    )),
-                    (None, None) => {
-                        return Err(Error::validation(
-                            "Invalid condition in KeyConditionExpression: No key attribute specified",
-                        ))
-                    }
-                    (Some(name), None) => (name, self.key_value(b)?, *op),
-                    (None, Some(name)) => (name, self.key_value(a)?, op.flipped()),
-                };
-                Ok(Leaf {
-                    name,
-                    condition: SortCondition::Compare(op, value),
-                })
+        let operands: Vec<&Node> = match node {
+            Node::Or(..) => return Err(invalid_operator("OR")),
+            Node::Not(_) => return Err(invalid_operator("NOT")),
+            Node::In(..) => return Err(invalid_operator("IN")),
+            Node::Compare(CompareOp::Ne, ..) => return Err(invalid_operator("<>")),
+            Node::Compare(_, a, b) => vec![a, b],
+            Node::Between(a, lo, hi) => vec![a, lo, hi],
+            Node::Call(f, args) if f == "begins_with" => args.iter().collect(),
+            Node::Call(f, _) if f == "size" => return Err(Error::validation(MSG_NESTED_OPERATIONS)),
+            // The remaining condition functions (the checker rejected every other name).
+            Node::Call(f, _) => return Err(invalid_operator(f)),
+            _ => return Err(Error::validation(MSG_NESTED_OPERATIONS)),
+        };
+        let operator = match node {
+            Node::Between(..) => Some("BETWEEN"),
+            Node::Call(..) => Some("begins_with"),
+            _ => None,
+        };
+        if let Some(operator) = operator {
+            if !matches!(operands.first().map(|n| strip(n)), Some(Node::Path(_))) {
+                return Err(Error::validation(format!(
+                    "Invalid condition in KeyConditionExpression: {operator} operator must have the key attribute as its first operand"
+                )));
             }
-            Node::Between(a, lo, hi) => {
-                let Some(name) = self.key_operand(a)? else {
-                    let other = [lo, hi].into_iter().any(|n| matches!(strip(n), Node::Path(_)));
-                    return Err(Error::validation(if other {
-                        "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand"
-                    } else {
-                        "Invalid condition in KeyConditionExpression: No key attribute specified"
-                    }));
-                };
-                let (lo, hi) = (self.key_value(lo)?, self.key_value(hi)?);
-                Ok(Leaf {
-                    name,
-                    condition: SortCondition::Between(lo, hi),
-                })
-            }
-            Node::In(..) => Err(Error::validation("Invalid operator used in KeyConditionExpression: IN")),
-            Node::Call(f, args) if f == "begins_with" => {
-                let Some(name) = self.key_operand(&args[0])? else {
-                    return Err(Error::validation(
-                        "Invalid condition in KeyConditionExpression: begins_with operator must have the key attribute as its first operand",
-                    ));
-                };
-                let prefix = self.key_value(&args[1])?;
-                Ok(Leaf {
-                    name,
-                    condition: SortCondition::BeginsWith(prefix),
-                })
-            }
-            Node::Call(f, _) if f == "size" => Err(Error::validation(MSG_NESTED_OPERATIONS)),
-            Node::Call(f, _) => Err(Error::validation(format!(
-                "Invalid operator used in KeyConditionExpression: {f}"
-            ))),
-            _ => Err(Error::validation(MSG_NESTED_OPERATIONS)),
         }
+        let mut key: Option<(String, usize)> = None;
+        let mut values = Vec::with_capacity(2);
+        for (i, operand) in operands.iter().enumerate() {
+            match strip(operand) {
+                Node::Path(p) => {
+                    if key.is_some() {
+                        return Err(Error::validation(
+                            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+                        ));
+                    }
+                    if p.len() != 1 {
+                        return Err(Error::validation(MSG_NESTED_ATTRIBUTES));
+                    }
+                    key = Some((self.resolve_path_for_key(p)?, i));
+                }
+                Node::Value(v) => values.push(self.resolve_value(ExprKind::KeyCondition, v)?),
+                // size(): the checker admits no other function in operand position.
+                _ => return Err(Error::validation(MSG_NESTED_OPERATIONS)),
+            }
+        }
+        let Some((name, key_index)) = key else {
+            return Err(Error::validation(
+                "Invalid condition in KeyConditionExpression: No key attribute specified",
+            ));
+        };
+        let mut values = values.into_iter();
+        let mut value = || {
+            values
+                .next()
+                .ok_or_else(|| Error::internal("key condition operand missing"))
+        };
+        let condition = match node {
+            // `:v <= sk` means `sk >= :v`.
+            Node::Compare(op, ..) if key_index == 0 => SortCondition::Compare(*op, value()?),
+            Node::Compare(op, ..) => SortCondition::Compare(op.flipped(), value()?),
+            Node::Between(..) => SortCondition::Between(value()?, value()?),
+            _ => SortCondition::BeginsWith(value()?),
+        };
+        Ok(Leaf { name, condition })
     }
 
     /// Parses and checks a KeyConditionExpression against the key schema of the table or
@@ -181,7 +170,7 @@ impl Context<'_> {
     pub fn key_condition(&mut self, text: &str, schema: &KeySchema) -> Result<KeyCondition> {
         let node = self.condition_tree(ExprKind::KeyCondition, text)?;
         let mut leaves = Vec::new();
-        flatten_and(&node, &mut leaves)?;
+        flatten_and(&node, &mut leaves);
         let key_count = 1 + usize::from(schema.sort.is_some());
         let mut resolved: Vec<Leaf> = Vec::with_capacity(leaves.len());
         for leaf in leaves {

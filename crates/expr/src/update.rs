@@ -187,7 +187,9 @@ pub fn apply_update(update: &Update, old: Option<&Item>) -> Result<Item> {
     for (path, operand) in &update.delete {
         if let Some(current) = get_path(before, path) {
             deletes.push((path, delete_value(current, operand)?));
-        } else if path.0.len() > 1 && parent_exists(before, path).is_none() {
+        } else if !parent_fits(before, path) {
+            // Deleting from a missing attribute is a no-op, but only where the path could
+            // name one: its parent must be a map (for `.x`) or a list (for `[i]`).
             return Err(Error::validation(MSG_INVALID_PATH));
         }
     }
@@ -218,7 +220,17 @@ pub fn apply_update(update: &Update, old: Option<&Item>) -> Result<Item> {
     Ok(item)
 }
 
-fn parent_exists<'a>(item: &'a Item, path: &Path) -> Option<&'a AttributeValue> {
-    let init = Path(path.0[..path.0.len().saturating_sub(1)].to_vec());
-    get_path(item, &init)
+/// Whether the container that would hold the last element of `path` exists and has the
+/// right type (the item itself for a top-level attribute).
+fn parent_fits(item: &Item, path: &Path) -> bool {
+    let Some((last, init)) = path.0.split_last() else {
+        return false;
+    };
+    if init.is_empty() {
+        return matches!(last, PathElem::Attr(_));
+    }
+    matches!(
+        (last, get_path(item, &Path(init.to_vec()))),
+        (PathElem::Attr(_), Some(AttributeValue::M(_))) | (PathElem::Index(_), Some(AttributeValue::L(_)))
+    )
 }
