@@ -71,6 +71,9 @@ impl ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// The item a ConditionalCheckFailedException carries when the request asked for it
+    /// (ReturnValuesOnConditionCheckFailure = ALL_OLD).
+    pub item: Option<Box<crate::value::Item>>,
 }
 
 impl Error {
@@ -78,6 +81,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            item: None,
         }
     }
 
@@ -92,6 +96,19 @@ impl Error {
 
     pub fn internal(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InternalServerError, message)
+    }
+
+    pub fn resource_not_found() -> Self {
+        Error::new(ErrorKind::ResourceNotFound, "Requested resource not found")
+    }
+
+    /// `The conditional request failed`, carrying the old item when asked for.
+    pub fn conditional_check_failed(item: Option<crate::value::Item>) -> Self {
+        Error {
+            kind: ErrorKind::ConditionalCheckFailed,
+            message: "The conditional request failed".to_string(),
+            item: item.map(Box::new),
+        }
     }
 }
 

@@ -10,13 +10,17 @@
 //! - `value`: `AttributeValue`, `Item`, JSON decoding in DynamoDB's validation order, item size.
 //! - `key`: key schemas, key validation, order-preserving key bytes, the 64-bit partition hash.
 //! - `shape`: JSON type checks with the service's `SerializationException` wording.
+//! - `ops`: typed operations as a backend receives them (serde, for the wire between processes).
+//! - `table`: table metadata.
 //! - `limits`: DynamoDB's service limits as named constants.
 
 pub mod error;
 pub mod key;
 pub mod limits;
 pub mod number;
+pub mod ops;
 pub mod shape;
+pub mod table;
 pub mod value;
 
 pub use error::{Error, ErrorKind, Result};

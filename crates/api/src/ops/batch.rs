@@ -1,0 +1,234 @@
+//! BatchGetItem and BatchWriteItem.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+use tessera_expr::Context;
+use tessera_model::key::{encode_key_value, PrimaryKey};
+use tessera_model::limits::{BATCH_GET_ITEMS_MAX, BATCH_WRITE_ITEMS_MAX, ITEM_BYTES_MAX, REQUEST_BODY_BYTES_MAX};
+use tessera_model::ops::{GetItem, WriteRequest};
+use tessera_model::table::TableMeta;
+use tessera_model::{item_size, item_to_json, Error, Item, Result};
+
+use super::item::MSG_ITEM_TOO_LARGE;
+use super::table_or_not_found;
+use crate::request::{placeholders, Constraints, Req};
+use crate::Backend;
+
+const MSG_DUPLICATES: &str = "Provided list of item keys contains duplicates";
+
+fn key_bytes(key: &PrimaryKey) -> Vec<u8> {
+    let mut k = Vec::new();
+    encode_key_value(&key.partition, &mut k);
+    if let Some(s) = &key.sort {
+        encode_key_value(s, &mut k);
+    }
+    k
+}
+
+fn request_items<'a>(req: &Req<'a>, op: &str) -> Result<&'a Map<String, Value>> {
+    let items = req.raw_map("RequestItems")?;
+    let mut c = Constraints::default();
+    c.not_null(items.is_some(), "requestItems");
+    for name in items.into_iter().flatten().map(|(k, _)| k) {
+        c.name(Some(name), "requestItems", 3);
+    }
+    c.one_of(
+        req.str("ReturnConsumedCapacity")?,
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
+    c.finish()?;
+    let items = items.ok_or_else(|| Error::validation(format!("The requestItems parameter is required for {op}")))?;
+    if items.is_empty() {
+        return Err(Error::validation(
+            "1 validation error detected: Value at 'RequestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    Ok(items)
+}
+
+pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let items = request_items(&req, "BatchGetItem")?;
+    struct TableRequest<'a> {
+        name: &'a str,
+        keys: Vec<Item>,
+        table_req: Req<'a>,
+    }
+    let mut requests = Vec::new();
+    let mut total = 0;
+    for (name, spec) in items {
+        let table_req = Req::new(spec)?;
+        let keys = table_req.list("Keys")?.ok_or_else(|| {
+            Error::validation(format!(
+                "1 validation error detected: Value null at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member must not be null"
+            ))
+        })?;
+        if keys.is_empty() || keys.len() > BATCH_GET_ITEMS_MAX {
+            let bound = if keys.is_empty() {
+                "greater than or equal to 1"
+            } else {
+                "less than or equal to 100"
+            };
+            return Err(Error::validation(format!(
+                "1 validation error detected: Value at 'RequestItems.{name}.member.Keys' failed to satisfy constraint: Member must have length {bound}"
+            )));
+        }
+        if table_req.has("AttributesToGet") {
+            return Err(Error::validation(
+                "Tessera does not support the legacy parameter AttributesToGet yet; use the expression parameters instead",
+            ));
+        }
+        total += keys.len();
+        let keys = keys
+            .iter()
+            .map(tessera_model::item_from_json)
+            .collect::<Result<Vec<_>>>()?;
+        requests.push(TableRequest { name, keys, table_req });
+    }
+    if total > BATCH_GET_ITEMS_MAX {
+        return Err(Error::validation("Too many items requested for the BatchGetItem call"));
+    }
+    let mut tables: Vec<(TableMeta, &TableRequest)> = Vec::new();
+    for r in &requests {
+        let p = placeholders(&r.table_req)?;
+        let mut ctx = Context::new(&p.names, &p.values);
+        if let Some(projection) = r.table_req.str("ProjectionExpression")? {
+            ctx.projection(projection)?;
+        }
+        ctx.check_unused()?;
+        let table = table_or_not_found(backend, r.name).await?;
+        let mut seen = std::collections::HashSet::new();
+        for key in &r.keys {
+            let k = table.key_schema.key_from_map(key)?;
+            if !seen.insert(key_bytes(&k)) {
+                return Err(Error::validation(MSG_DUPLICATES));
+            }
+        }
+        tables.push((table, r));
+    }
+    let mut responses = Map::new();
+    let mut unprocessed = Map::new();
+    let mut bytes = 0usize;
+    for (table, r) in tables {
+        let p = placeholders(&r.table_req)?;
+        let projection = r.table_req.str("ProjectionExpression")?.map(str::to_string);
+        let consistent = r.table_req.bool("ConsistentRead")?.unwrap_or(false);
+        let mut found = Vec::new();
+        let mut left = Vec::new();
+        for key in &r.keys {
+            // Past the response size limit, the rest is handed back as UnprocessedKeys.
+            if bytes >= REQUEST_BODY_BYTES_MAX {
+                left.push(item_to_json(key));
+                continue;
+            }
+            let op = GetItem {
+                table: table.name.clone(),
+                key: key.clone(),
+                projection: projection.clone(),
+                placeholders: p.clone(),
+                consistent,
+            };
+            if let Some(item) = backend.get_item(&table, op).await? {
+                bytes += item_size(&item);
+                found.push(item_to_json(&item));
+            }
+        }
+        responses.insert(table.name.clone(), Value::Array(found));
+        if !left.is_empty() {
+            let mut spec = r.table_req.get("Keys").map_or(json!({}), |_| json!({}));
+            spec["Keys"] = Value::Array(left);
+            if let Some(projection) = &projection {
+                spec["ProjectionExpression"] = json!(projection);
+            }
+            if !p.names.is_empty() {
+                spec["ExpressionAttributeNames"] = json!(p.names);
+            }
+            unprocessed.insert(table.name.clone(), spec);
+        }
+    }
+    Ok(json!({ "Responses": responses, "UnprocessedKeys": unprocessed }))
+}
+
+pub async fn write<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let items = request_items(&req, "BatchWriteItem")?;
+    let mut parsed: Vec<(&str, Vec<WriteRequest>)> = Vec::new();
+    let mut total = 0;
+    for (name, list) in items {
+        let list = tessera_model::shape::list(list)?;
+        if list.is_empty() || list.len() > BATCH_WRITE_ITEMS_MAX {
+            return Err(Error::validation(format!(
+                "1 validation error detected: Value at 'RequestItems.{name}.member' failed to satisfy constraint: Member must have length {}",
+                if list.is_empty() { "greater than or equal to 1" } else { "less than or equal to 25" }
+            )));
+        }
+        total += list.len();
+        let mut requests = Vec::with_capacity(list.len());
+        for w in list {
+            let w = Req::new(w)?;
+            let put = w.obj("PutRequest")?;
+            let delete = w.obj("DeleteRequest")?;
+            requests.push(match (put, delete) {
+                (Some(p), None) => WriteRequest::Put(p.item("Item")?.unwrap_or_default()),
+                (None, Some(d)) => WriteRequest::Delete(d.item("Key")?.unwrap_or_default()),
+                _ => {
+                    return Err(Error::validation(
+                        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+                    ))
+                }
+            });
+        }
+        parsed.push((name, requests));
+    }
+    if total > BATCH_WRITE_ITEMS_MAX {
+        return Err(Error::validation(
+            "Too many items requested for the BatchWriteItem call",
+        ));
+    }
+    let mut checked: Vec<(TableMeta, Vec<WriteRequest>)> = Vec::new();
+    for (name, requests) in parsed {
+        let table = table_or_not_found(backend, name).await?;
+        let mut seen = std::collections::HashSet::new();
+        for r in &requests {
+            let key = match r {
+                WriteRequest::Put(item) => {
+                    let key = table.key_schema.item_key(item).map_err(mismatch_unless_empty_key)?;
+                    if item_size(item) > ITEM_BYTES_MAX {
+                        return Err(Error::validation(MSG_ITEM_TOO_LARGE));
+                    }
+                    key
+                }
+                WriteRequest::Delete(key) => table.key_schema.key_from_map(key)?,
+            };
+            if !seen.insert(key_bytes(&key)) {
+                return Err(Error::validation(MSG_DUPLICATES));
+            }
+        }
+        checked.push((table, requests));
+    }
+    let mut unprocessed: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (table, requests) in checked {
+        let left = backend.batch_write(&table, requests).await?;
+        if !left.is_empty() {
+            let encoded = left
+                .iter()
+                .map(|r| match r {
+                    WriteRequest::Put(item) => json!({"PutRequest": {"Item": item_to_json(item)}}),
+                    WriteRequest::Delete(key) => json!({"DeleteRequest": {"Key": item_to_json(key)}}),
+                })
+                .collect();
+            unprocessed.insert(table.name.clone(), encoded);
+        }
+    }
+    Ok(json!({ "UnprocessedItems": unprocessed }))
+}
+
+/// BatchWriteItem words wrong or missing key attributes of a put as a schema mismatch (unlike
+/// PutItem); empty key values keep their own message.
+fn mismatch_unless_empty_key(e: Error) -> Error {
+    if e.message.contains("cannot contain an empty") || e.message.contains("Size of") {
+        e
+    } else {
+        Error::validation(tessera_model::key::MSG_KEY_SCHEMA_MISMATCH)
+    }
+}

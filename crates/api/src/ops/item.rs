@@ -1,0 +1,222 @@
+//! Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem.
+
+use serde_json::{json, Value};
+use tessera_expr::{check_key_attributes, Context, ExprKind};
+use tessera_model::limits::ITEM_BYTES_MAX;
+use tessera_model::ops::{
+    DeleteItem, GetItem, Placeholders, PutItem, ReturnValues, UpdateItem, WriteOptions, WriteOutput,
+};
+use tessera_model::{item_size, item_to_json, Error, Result};
+
+use super::{consumed_capacity, table_or_not_found};
+use crate::request::{enveloped, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
+use crate::Backend;
+
+pub const MSG_ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
+const RETURN_VALUES: [&str; 5] = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+
+/// The members every single-item write shares, checked as constraints.
+fn common_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
+    c.name(req.str("TableName")?, "tableName", 1);
+    c.one_of(req.str("ReturnValues")?, "returnValues", &RETURN_VALUES);
+    c.one_of(
+        req.str("ReturnValuesOnConditionCheckFailure")?,
+        "returnValuesOnConditionCheckFailure",
+        &["ALL_OLD", "NONE"],
+    );
+    c.one_of(
+        req.str("ReturnConsumedCapacity")?,
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
+    c.one_of(
+        req.str("ReturnItemCollectionMetrics")?,
+        "returnItemCollectionMetrics",
+        &["SIZE", "NONE"],
+    );
+    Ok(())
+}
+
+fn return_values(req: &Req<'_>) -> Result<ReturnValues> {
+    Ok(req
+        .str("ReturnValues")?
+        .and_then(ReturnValues::from_wire)
+        .unwrap_or_default())
+}
+
+fn write_options(req: &Req<'_>, p: Placeholders, rv: ReturnValues) -> Result<WriteOptions> {
+    Ok(WriteOptions {
+        condition: req.str("ConditionExpression")?.map(str::to_string),
+        placeholders: p,
+        return_values: rv,
+        return_old_on_condition_failure: req.str("ReturnValuesOnConditionCheckFailure")? == Some("ALL_OLD"),
+    })
+}
+
+fn write_response(req: &Req<'_>, table: &str, out: WriteOutput) -> Result<Value> {
+    let mut body = json!({});
+    if let Some(attributes) = out.attributes.filter(|a| !a.is_empty()) {
+        body["Attributes"] = item_to_json(&attributes);
+    }
+    if let Some(cc) = consumed_capacity(req, table, 1.0)? {
+        body["ConsumedCapacity"] = cc;
+    }
+    Ok(body)
+}
+
+/// Parses a write's ConditionExpression (and, for UpdateItem, its UpdateExpression first) and
+/// checks that every placeholder is used.
+fn check_write_expressions(
+    req: &Req<'_>,
+    p: &Placeholders,
+    update: Option<&str>,
+) -> Result<Option<tessera_expr::Update>> {
+    let mut ctx = Context::new(&p.names, &p.values);
+    let parsed = update.map(|u| ctx.update(u)).transpose()?;
+    if let Some(condition) = req.str("ConditionExpression")? {
+        ctx.condition(ExprKind::Condition, condition)?;
+    }
+    ctx.check_unused()?;
+    Ok(parsed)
+}
+
+pub async fn put<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let mut c = Constraints::default();
+    common_constraints(&req, &mut c)?;
+    c.not_null(req.has("Item"), "item");
+    c.finish()?;
+    reject_legacy(&req, &["Expected", "ConditionalOperator"])?;
+    let item = req.item("Item").map_err(enveloped)?.unwrap_or_default();
+    let rv = return_values(&req)?;
+    if !matches!(rv, ReturnValues::None | ReturnValues::AllOld) {
+        return Err(Error::validation(
+            "1 validation error detected: ReturnValues can only be ALL_OLD or NONE",
+        ));
+    }
+    let p = placeholders(&req).map_err(enveloped)?;
+    placeholders_need_expressions(&req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
+    check_write_expressions(&req, &p, None)?;
+    let name = req.str("TableName")?.unwrap_or_default();
+    let table = table_or_not_found(backend, name).await?;
+    table.key_schema.item_key(&item)?;
+    if item_size(&item) > ITEM_BYTES_MAX {
+        return Err(Error::validation(MSG_ITEM_TOO_LARGE));
+    }
+    let options = write_options(&req, p, rv)?;
+    let out = backend
+        .put_item(
+            &table,
+            PutItem {
+                table: table.name.clone(),
+                item,
+                options,
+            },
+        )
+        .await?;
+    write_response(&req, &table.name, out)
+}
+
+pub async fn delete<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let mut c = Constraints::default();
+    common_constraints(&req, &mut c)?;
+    c.not_null(req.has("Key"), "key");
+    c.finish()?;
+    reject_legacy(&req, &["Expected", "ConditionalOperator"])?;
+    let key = req.item("Key").map_err(enveloped)?.unwrap_or_default();
+    let rv = return_values(&req)?;
+    if !matches!(rv, ReturnValues::None | ReturnValues::AllOld) {
+        return Err(Error::validation(
+            "1 validation error detected: ReturnValues can only be ALL_OLD or NONE",
+        ));
+    }
+    let p = placeholders(&req).map_err(enveloped)?;
+    placeholders_need_expressions(&req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
+    check_write_expressions(&req, &p, None)?;
+    let name = req.str("TableName")?.unwrap_or_default();
+    let table = table_or_not_found(backend, name).await?;
+    table.key_schema.key_from_map(&key)?;
+    let options = write_options(&req, p, rv)?;
+    let out = backend
+        .delete_item(
+            &table,
+            DeleteItem {
+                table: table.name.clone(),
+                key,
+                options,
+            },
+        )
+        .await?;
+    write_response(&req, &table.name, out)
+}
+
+pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let mut c = Constraints::default();
+    common_constraints(&req, &mut c)?;
+    c.not_null(req.has("Key"), "key");
+    c.finish()?;
+    reject_legacy(&req, &["AttributeUpdates", "Expected", "ConditionalOperator"])?;
+    let key = req.item("Key").map_err(enveloped)?.unwrap_or_default();
+    let rv = return_values(&req)?;
+    let p = placeholders(&req).map_err(enveloped)?;
+    let users = ["UpdateExpression", "ConditionExpression"];
+    placeholders_need_expressions(&req, &users, &users).map_err(enveloped)?;
+    let update_text = req.str("UpdateExpression")?;
+    let update = check_write_expressions(&req, &p, update_text)?;
+    let name = req.str("TableName")?.unwrap_or_default();
+    let table = table_or_not_found(backend, name).await?;
+    table.key_schema.key_from_map(&key)?;
+    if let Some(u) = &update {
+        check_key_attributes(u, &table.key_schema)?;
+    }
+    let options = write_options(&req, p, rv)?;
+    let op = UpdateItem {
+        table: table.name.clone(),
+        key,
+        update: update_text.map(str::to_string),
+        options,
+    };
+    let out = backend.update_item(&table, op).await?;
+    write_response(&req, &table.name, out)
+}
+
+pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let mut c = Constraints::default();
+    c.name(req.str("TableName")?, "tableName", 1);
+    c.not_null(req.has("Key"), "key");
+    c.one_of(
+        req.str("ReturnConsumedCapacity")?,
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
+    c.finish()?;
+    reject_legacy(&req, &["AttributesToGet"])?;
+    let key = req.item("Key")?.unwrap_or_default();
+    let consistent = req.bool("ConsistentRead")?.unwrap_or(false);
+    let p = placeholders(&req)?;
+    placeholders_need_expressions(&req, &["ProjectionExpression"], &[])?;
+    let projection = req.str("ProjectionExpression")?;
+    let mut ctx = Context::new(&p.names, &p.values);
+    if let Some(text) = projection {
+        ctx.projection(text)?;
+    }
+    ctx.check_unused()?;
+    let name = req.str("TableName")?.unwrap_or_default();
+    let table = table_or_not_found(backend, name).await?;
+    table.key_schema.key_from_map(&key)?;
+    let op = GetItem {
+        table: table.name.clone(),
+        key,
+        projection: projection.map(str::to_string),
+        placeholders: p,
+        consistent,
+    };
+    let item = backend.get_item(&table, op).await?;
+    let mut body = json!({});
+    if let Some(item) = item {
+        body["Item"] = item_to_json(&item);
+    }
+    if let Some(cc) = consumed_capacity(&req, &table.name, if consistent { 1.0 } else { 0.5 })? {
+        body["ConsumedCapacity"] = cc;
+    }
+    Ok(body)
+}

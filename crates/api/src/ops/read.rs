@@ -1,0 +1,209 @@
+//! Query and Scan.
+
+use serde_json::{json, Value};
+use tessera_expr::{Context, ExprKind};
+use tessera_model::ops::{Page, Placeholders, Query, Scan, Select};
+use tessera_model::table::TableMeta;
+use tessera_model::{item_to_json, Error, Item, Result};
+
+use super::{consumed_capacity, table_or_not_found};
+use crate::request::{placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
+use crate::Backend;
+
+const SELECT: [&str; 4] = [
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
+    "SPECIFIC_ATTRIBUTES",
+    "COUNT",
+];
+
+/// The Select asked for, checked against the projection; without one, DynamoDB picks
+/// SPECIFIC_ATTRIBUTES when there is a projection and ALL_ATTRIBUTES otherwise.
+fn select(req: &Req<'_>) -> Result<Select> {
+    let projection = req.str("ProjectionExpression")?;
+    let explicit = match req.str("Select")? {
+        Some("COUNT") => Select::Count,
+        Some("SPECIFIC_ATTRIBUTES") => Select::SpecificAttributes,
+        Some("ALL_PROJECTED_ATTRIBUTES") => Select::AllProjectedAttributes,
+        Some(_) => Select::AllAttributes,
+        None if projection.is_some() => return Ok(Select::SpecificAttributes),
+        None => return Ok(Select::AllAttributes),
+    };
+    check_select(explicit, projection, req.str("IndexName")?)?;
+    Ok(explicit)
+}
+
+/// Constraints shared by Query and Scan.
+fn read_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
+    c.name(req.str("TableName")?, "tableName", 1);
+    if let Some(index) = req.str("IndexName")? {
+        c.name(Some(index), "indexName", 3);
+    }
+    c.one_of(req.str("Select")?, "select", &SELECT);
+    c.at_least(req.int("Limit")?, "limit", 1);
+    c.one_of(
+        req.str("ReturnConsumedCapacity")?,
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
+    Ok(())
+}
+
+fn check_select(sel: Select, projection: Option<&str>, index: Option<&str>) -> Result<()> {
+    match sel {
+        Select::SpecificAttributes if projection.is_none() => Err(Error::validation(
+            "1 validation error detected: Value 'SPECIFIC_ATTRIBUTES' at 'select' failed to satisfy constraint: SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression",
+        )),
+        Select::AllProjectedAttributes if index.is_none() => Err(Error::validation(
+            "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is not allowed when querying a table without an index",
+        )),
+        Select::Count | Select::AllAttributes if projection.is_some() => Err(Error::validation(format!(
+            "One or more parameter values were invalid: Cannot specify the ProjectionExpression when choosing to get {}",
+            if sel == Select::Count { "only the Count" } else { "ALL_ATTRIBUTES" }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The table, refusing indexes (not supported yet) as DynamoDB refuses an unknown one.
+async fn table_for_read<B: Backend>(backend: &B, req: &Req<'_>) -> Result<TableMeta> {
+    let table = table_or_not_found(backend, req.str("TableName")?.unwrap_or_default()).await?;
+    if let Some(index) = req.str("IndexName")? {
+        return Err(Error::validation(format!(
+            "The table does not have the specified index: {index}"
+        )));
+    }
+    Ok(table)
+}
+
+fn start_key(req: &Req<'_>, table: &TableMeta) -> Result<Option<Item>> {
+    let Some(key) = req
+        .item("ExclusiveStartKey")
+        .map_err(|e| Error::validation(format!("The provided starting key is invalid: {}", e.message)))?
+    else {
+        return Ok(None);
+    };
+    table
+        .key_schema
+        .key_from_map(&key)
+        .map_err(|e| Error::validation(format!("The provided starting key is invalid: {}", e.message)))?;
+    Ok(Some(key))
+}
+
+fn page_response(req: &Req<'_>, table: &str, sel: Select, page: Page) -> Result<Value> {
+    let mut body = json!({ "Count": page.count, "ScannedCount": page.scanned_count });
+    if sel != Select::Count {
+        body["Items"] = Value::Array(page.items.iter().map(item_to_json).collect());
+    }
+    if let Some(key) = &page.last_evaluated_key {
+        body["LastEvaluatedKey"] = item_to_json(key);
+    }
+    if let Some(cc) = consumed_capacity(req, table, 0.5)? {
+        body["ConsumedCapacity"] = cc;
+    }
+    Ok(body)
+}
+
+fn check_filter_and_projection(ctx: &mut Context<'_>, req: &Req<'_>) -> Result<()> {
+    if let Some(filter) = req.str("FilterExpression")? {
+        ctx.condition(ExprKind::Filter, filter)?;
+    }
+    if let Some(projection) = req.str("ProjectionExpression")? {
+        ctx.projection(projection)?;
+    }
+    Ok(())
+}
+
+pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let mut c = Constraints::default();
+    read_constraints(&req, &mut c)?;
+    c.finish()?;
+    reject_legacy(
+        &req,
+        &["KeyConditions", "QueryFilter", "AttributesToGet", "ConditionalOperator"],
+    )?;
+    let key_condition = req.str("KeyConditionExpression")?.ok_or_else(|| {
+        Error::validation(
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+        )
+    })?;
+    let p: Placeholders = placeholders(&req)?;
+    let users = ["KeyConditionExpression", "FilterExpression", "ProjectionExpression"];
+    placeholders_need_expressions(&req, &users, &users[..2])?;
+    let sel = select(&req)?;
+    let projection = req.str("ProjectionExpression")?;
+    let table = table_for_read(backend, &req).await?;
+    let mut ctx = Context::new(&p.names, &p.values);
+    ctx.key_condition(key_condition, &table.key_schema)?;
+    check_filter_and_projection(&mut ctx, &req)?;
+    ctx.check_unused()?;
+    let op = Query {
+        table: table.name.clone(),
+        index: None,
+        key_condition: key_condition.to_string(),
+        filter: req.str("FilterExpression")?.map(str::to_string),
+        projection: projection.map(str::to_string),
+        placeholders: p,
+        select: sel,
+        limit: req.int("Limit")?.map(|l| l as usize),
+        exclusive_start_key: start_key(&req, &table)?,
+        forward: req.bool("ScanIndexForward")?.unwrap_or(true),
+        consistent: req.bool("ConsistentRead")?.unwrap_or(false),
+    };
+    let page = backend.query(&table, op).await?;
+    page_response(&req, &table.name, sel, page)
+}
+
+pub async fn scan<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let mut c = Constraints::default();
+    read_constraints(&req, &mut c)?;
+    let (segment, total) = (req.int("Segment")?, req.int("TotalSegments")?);
+    c.at_least(segment, "segment", 0);
+    c.at_most(segment, "segment", 999_999);
+    c.at_least(total, "totalSegments", 1);
+    c.at_most(total, "totalSegments", 1_000_000);
+    c.finish()?;
+    reject_legacy(&req, &["ScanFilter", "AttributesToGet", "ConditionalOperator"])?;
+    let segment = match (segment, total) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(Error::validation(
+                "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::validation(
+                "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+            ))
+        }
+        (Some(s), Some(t)) if s >= t => {
+            return Err(Error::validation(format!(
+                "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+            )))
+        }
+        (Some(s), Some(t)) => Some((s as u32, t as u32)),
+    };
+    let p = placeholders(&req)?;
+    let users = ["FilterExpression", "ProjectionExpression"];
+    placeholders_need_expressions(&req, &users, &users[..1])?;
+    let sel = select(&req)?;
+    let projection = req.str("ProjectionExpression")?;
+    let mut ctx = Context::new(&p.names, &p.values);
+    check_filter_and_projection(&mut ctx, &req)?;
+    ctx.check_unused()?;
+    let table = table_for_read(backend, &req).await?;
+    let op = Scan {
+        table: table.name.clone(),
+        index: None,
+        filter: req.str("FilterExpression")?.map(str::to_string),
+        projection: projection.map(str::to_string),
+        placeholders: p,
+        select: sel,
+        limit: req.int("Limit")?.map(|l| l as usize),
+        exclusive_start_key: start_key(&req, &table)?,
+        segment,
+        consistent: req.bool("ConsistentRead")?.unwrap_or(false),
+    };
+    let page = backend.scan(&table, op).await?;
+    page_response(&req, &table.name, sel, page)
+}

@@ -1,0 +1,402 @@
+//! The shard state machine: the items of one shard in one sled tree, every mutation a
+//! deterministic `apply(command)` (conditions and updates are evaluated here, on the stored
+//! item), and the range reads behind GetItem, Query and Scan.
+//!
+//! **Architecture invariant:** `apply` depends only on the command and the tree's contents,
+//! so replicas applying the same log reach the same state.
+
+use std::ops::Bound;
+
+use serde::{Deserialize, Serialize};
+use tessera_expr::{
+    apply_update, check_key_attributes, evaluate, project, Condition, Context, ExprKind, Path, SortCondition,
+};
+use tessera_model::key::{encode_key_value, PrimaryKey};
+use tessera_model::limits::{ITEM_BYTES_MAX, QUERY_PAGE_BYTES_MAX};
+use tessera_model::ops::{
+    DeleteItem, GetItem, Page, Placeholders, PutItem, Query, ReturnValues, Scan, Select, UpdateItem, WriteOptions,
+    WriteOutput, WriteRequest,
+};
+use tessera_model::{item_size, AttributeValue, Error, Item, KeySchema, Result};
+
+use crate::codec::{decode_item, encode_item};
+use crate::keys::{hash_prefix, item_key, partition_prefix, prefix_end, table_prefix};
+use crate::sled_error;
+
+/// What a shard needs to know about a table to serve it (copied from the catalog into every
+/// command, so applying a command never consults anything but the shard itself).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableRef {
+    pub id: u64,
+    pub key_schema: KeySchema,
+}
+
+/// A mutation of one shard. Serialisable: this is what a Raft log entry carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ShardCommand {
+    Put {
+        table: TableRef,
+        op: PutItem,
+    },
+    Delete {
+        table: TableRef,
+        op: DeleteItem,
+    },
+    Update {
+        table: TableRef,
+        op: UpdateItem,
+    },
+    BatchWrite {
+        table: TableRef,
+        requests: Vec<WriteRequest>,
+    },
+    /// Removes every item of a deleted table.
+    DropTable {
+        table_id: u64,
+    },
+}
+
+pub const MSG_UPDATE_TOO_LARGE: &str = "Item size to update has exceeded the maximum allowed size";
+
+pub struct Shard {
+    tree: sled::Tree,
+}
+
+fn parse_condition(ctx: &mut Context<'_>, options: &WriteOptions) -> Result<Option<Condition>> {
+    options
+        .condition
+        .as_deref()
+        .map(|c| ctx.condition(ExprKind::Condition, c))
+        .transpose()
+}
+
+fn context(p: &Placeholders) -> Context<'_> {
+    Context::new(&p.names, &p.values)
+}
+
+/// Fails the write with ConditionalCheckFailedException when its condition is false.
+fn check_condition(condition: Option<&Condition>, old: Option<&Item>, options: &WriteOptions) -> Result<()> {
+    match condition {
+        Some(c) if !evaluate(c, old) => Err(Error::conditional_check_failed(
+            options.return_old_on_condition_failure.then(|| old.cloned()).flatten(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn key_attributes(schema: &KeySchema, item: &Item) -> Item {
+    schema
+        .attributes()
+        .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
+        .collect()
+}
+
+fn non_empty(item: Item) -> Option<Item> {
+    (!item.is_empty()).then_some(item)
+}
+
+/// Where a Query's range starts and ends inside one partition.
+fn sort_bounds(prefix: &[u8], sort: Option<&SortCondition>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let with = |v: &AttributeValue| {
+        let mut k = prefix.to_vec();
+        encode_key_value(v, &mut k);
+        k
+    };
+    let end = || prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded);
+    use tessera_expr::CompareOp::*;
+    match sort {
+        None => (Bound::Included(prefix.to_vec()), end()),
+        Some(SortCondition::Compare(op, v)) => match op {
+            Eq => (Bound::Included(with(v)), Bound::Included(with(v))),
+            Lt => (Bound::Included(prefix.to_vec()), Bound::Excluded(with(v))),
+            Le => (Bound::Included(prefix.to_vec()), Bound::Included(with(v))),
+            Gt => (Bound::Excluded(with(v)), end()),
+            Ge => (Bound::Included(with(v)), end()),
+            // Not a key condition operator (rejected when parsed); the whole partition.
+            Ne => (Bound::Included(prefix.to_vec()), end()),
+        },
+        Some(SortCondition::Between(lo, hi)) => (Bound::Included(with(lo)), Bound::Included(with(hi))),
+        Some(SortCondition::BeginsWith(p)) => {
+            // The escaped bytes of the prefix, without the terminator, begin every longer
+            // value's encoding.
+            let mut k = with(p);
+            k.truncate(k.len().saturating_sub(2));
+            let upper = prefix_end(&k).map_or(Bound::Unbounded, Bound::Excluded);
+            (Bound::Included(k), upper)
+        }
+    }
+}
+
+fn bound_key(b: &Bound<Vec<u8>>) -> Option<&[u8]> {
+    match b {
+        Bound::Included(k) | Bound::Excluded(k) => Some(k),
+        Bound::Unbounded => None,
+    }
+}
+
+/// sled panics on a range whose start lies after its end; such a range is simply empty.
+fn is_empty_range(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    match (bound_key(lo), bound_key(hi)) {
+        (Some(a), Some(b)) => {
+            a > b || (a == b && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
+        }
+        _ => false,
+    }
+}
+
+/// Reads one page: at most `limit` items evaluated and about 1 MB of data, as DynamoDB does.
+struct PageReader<'a> {
+    schema: &'a KeySchema,
+    filter: Option<Condition>,
+    projection: Option<Vec<Path>>,
+    select: Select,
+    limit: Option<usize>,
+}
+
+impl PageReader<'_> {
+    fn read(
+        &self,
+        entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+        accept: impl Fn(&Item) -> bool,
+    ) -> Result<Page> {
+        let mut page = Page::default();
+        let mut bytes = 0usize;
+        for entry in entries {
+            let (_, value) = entry.map_err(sled_error)?;
+            let item = decode_item(&value)?;
+            if !accept(&item) {
+                continue;
+            }
+            page.scanned_count += 1;
+            bytes += item_size(&item);
+            let last_key = key_attributes(self.schema, &item);
+            if self.filter.as_ref().is_none_or(|f| evaluate(f, Some(&item))) {
+                page.count += 1;
+                if self.select != Select::Count {
+                    page.items.push(match &self.projection {
+                        Some(paths) => project(&item, paths),
+                        None => item,
+                    });
+                }
+            }
+            // Like DynamoDB, a full page reports where it stopped without looking ahead.
+            if self.limit.is_some_and(|l| page.scanned_count >= l) || bytes >= QUERY_PAGE_BYTES_MAX {
+                page.last_evaluated_key = Some(last_key);
+                break;
+            }
+        }
+        Ok(page)
+    }
+}
+
+impl Shard {
+    pub fn open(db: &sled::Db, name: &str) -> Result<Shard> {
+        Ok(Shard {
+            tree: db.open_tree(name).map_err(sled_error)?,
+        })
+    }
+
+    fn load(&self, key: &[u8]) -> Result<Option<Item>> {
+        self.tree
+            .get(key)
+            .map_err(sled_error)?
+            .map(|b| decode_item(&b))
+            .transpose()
+    }
+
+    /// Applies one mutation. Deterministic: the result depends only on the command and the
+    /// shard's contents.
+    pub fn apply(&self, command: &ShardCommand) -> Result<WriteOutput> {
+        match command {
+            ShardCommand::Put { table, op } => self.put(table, op),
+            ShardCommand::Delete { table, op } => self.delete(table, op),
+            ShardCommand::Update { table, op } => self.update(table, op),
+            ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests),
+            ShardCommand::DropTable { table_id } => self.drop_table(*table_id),
+        }
+    }
+
+    fn put(&self, table: &TableRef, op: &PutItem) -> Result<WriteOutput> {
+        let key = item_key(table.id, &table.key_schema.item_key(&op.item)?);
+        let mut ctx = context(&op.options.placeholders);
+        let condition = parse_condition(&mut ctx, &op.options)?;
+        let old = self.load(&key)?;
+        check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
+        self.tree.insert(key, encode_item(&op.item)).map_err(sled_error)?;
+        let attributes = match op.options.return_values {
+            ReturnValues::AllOld => old,
+            _ => None,
+        };
+        Ok(WriteOutput { attributes })
+    }
+
+    fn delete(&self, table: &TableRef, op: &DeleteItem) -> Result<WriteOutput> {
+        let key = item_key(table.id, &table.key_schema.key_from_map(&op.key)?);
+        let mut ctx = context(&op.options.placeholders);
+        let condition = parse_condition(&mut ctx, &op.options)?;
+        let old = self.load(&key)?;
+        check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
+        if old.is_some() {
+            self.tree.remove(key).map_err(sled_error)?;
+        }
+        let attributes = match op.options.return_values {
+            ReturnValues::AllOld => old,
+            _ => None,
+        };
+        Ok(WriteOutput { attributes })
+    }
+
+    fn update(&self, table: &TableRef, op: &UpdateItem) -> Result<WriteOutput> {
+        let primary: PrimaryKey = table.key_schema.key_from_map(&op.key)?;
+        let key = item_key(table.id, &primary);
+        let mut ctx = context(&op.options.placeholders);
+        let update = op.update.as_deref().map(|u| ctx.update(u)).transpose()?;
+        let condition = parse_condition(&mut ctx, &op.options)?;
+        if let Some(u) = &update {
+            check_key_attributes(u, &table.key_schema)?;
+        }
+        let old = self.load(&key)?;
+        check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
+        let mut new = match &update {
+            Some(u) => apply_update(u, old.as_ref())?,
+            None => old.clone().unwrap_or_default(),
+        };
+        // The key attributes come from the request's Key (an update cannot touch them).
+        new.extend(op.key.clone());
+        if item_size(&new) > ITEM_BYTES_MAX {
+            return Err(Error::validation(MSG_UPDATE_TOO_LARGE));
+        }
+        self.tree.insert(key, encode_item(&new)).map_err(sled_error)?;
+        let targets: Vec<Path> = update.iter().flat_map(|u| u.target_paths().cloned()).collect();
+        let attributes = match op.options.return_values {
+            ReturnValues::None => None,
+            ReturnValues::AllOld => old,
+            ReturnValues::AllNew => Some(new),
+            ReturnValues::UpdatedOld => old.and_then(|o| non_empty(project(&o, &targets))),
+            ReturnValues::UpdatedNew => non_empty(project(&new, &targets)),
+        };
+        Ok(WriteOutput { attributes })
+    }
+
+    fn batch_write(&self, table: &TableRef, requests: &[WriteRequest]) -> Result<WriteOutput> {
+        let mut batch = sled::Batch::default();
+        for request in requests {
+            match request {
+                WriteRequest::Put(item) => {
+                    batch.insert(item_key(table.id, &table.key_schema.item_key(item)?), encode_item(item));
+                }
+                WriteRequest::Delete(key) => batch.remove(item_key(table.id, &table.key_schema.key_from_map(key)?)),
+            }
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)?;
+        Ok(WriteOutput::default())
+    }
+
+    fn drop_table(&self, table_id: u64) -> Result<WriteOutput> {
+        let mut batch = sled::Batch::default();
+        for key in self.tree.scan_prefix(table_prefix(table_id)).keys() {
+            batch.remove(key.map_err(sled_error)?);
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)?;
+        Ok(WriteOutput::default())
+    }
+
+    pub fn get(&self, table: &TableRef, op: &GetItem) -> Result<Option<Item>> {
+        let key = item_key(table.id, &table.key_schema.key_from_map(&op.key)?);
+        let projection = op
+            .projection
+            .as_deref()
+            .map(|p| context(&op.placeholders).projection(p))
+            .transpose()?;
+        let item = self.load(&key)?;
+        Ok(match (item, projection) {
+            (Some(item), Some(paths)) => Some(project(&item, &paths)),
+            (item, None) => item,
+            (None, Some(_)) => None,
+        })
+    }
+
+    fn reader<'a>(
+        &self,
+        schema: &'a KeySchema,
+        ctx: &mut Context<'_>,
+        filter: Option<&str>,
+        projection: Option<&str>,
+        select: Select,
+        limit: Option<usize>,
+    ) -> Result<PageReader<'a>> {
+        Ok(PageReader {
+            schema,
+            filter: filter.map(|f| ctx.condition(ExprKind::Filter, f)).transpose()?,
+            projection: projection.map(|p| ctx.projection(p)).transpose()?,
+            select,
+            limit,
+        })
+    }
+
+    pub fn query(&self, table: &TableRef, op: &Query) -> Result<Page> {
+        let mut ctx = context(&op.placeholders);
+        let key_condition = ctx.key_condition(&op.key_condition, &table.key_schema)?;
+        let reader = self.reader(
+            &table.key_schema,
+            &mut ctx,
+            op.filter.as_deref(),
+            op.projection.as_deref(),
+            op.select,
+            op.limit,
+        )?;
+        let prefix = partition_prefix(table.id, &key_condition.partition);
+        let (mut lo, mut hi) = sort_bounds(&prefix, key_condition.sort.as_ref());
+        if let Some(start) = &op.exclusive_start_key {
+            let start = item_key(table.id, &table.key_schema.key_from_map(start)?);
+            if op.forward {
+                lo = Bound::Excluded(start);
+            } else {
+                hi = Bound::Excluded(start);
+            }
+        }
+        if is_empty_range(&lo, &hi) {
+            return Ok(Page::default());
+        }
+        let sort = key_condition.sort.clone();
+        let sort_name = table.key_schema.sort.as_ref().map(|s| s.name.clone());
+        // The range bounds select exactly the matching items; checking the condition again
+        // is cheap defence in depth for the byte-level bound arithmetic.
+        let accept = |item: &Item| match (&sort, &sort_name) {
+            (Some(cond), Some(name)) => item.get(name).is_some_and(|v| cond.matches(v)),
+            _ => true,
+        };
+        let range = self.tree.range((lo, hi));
+        if op.forward {
+            reader.read(range, accept)
+        } else {
+            reader.read(range.rev(), accept)
+        }
+    }
+
+    /// Scans the table's items whose partition hash lies in `[hash_lo, hash_hi)` (hash_hi None
+    /// for the end of the hash space).
+    pub fn scan(&self, table: &TableRef, op: &Scan, hash_lo: u64, hash_hi: Option<u64>) -> Result<Page> {
+        let mut ctx = context(&op.placeholders);
+        let reader = self.reader(
+            &table.key_schema,
+            &mut ctx,
+            op.filter.as_deref(),
+            op.projection.as_deref(),
+            op.select,
+            op.limit,
+        )?;
+        let mut lo = Bound::Included(hash_prefix(table.id, hash_lo));
+        let hi = match hash_hi {
+            Some(h) => Bound::Excluded(hash_prefix(table.id, h)),
+            None => prefix_end(&table_prefix(table.id)).map_or(Bound::Unbounded, Bound::Excluded),
+        };
+        if let Some(start) = &op.exclusive_start_key {
+            lo = Bound::Excluded(item_key(table.id, &table.key_schema.key_from_map(start)?));
+        }
+        if is_empty_range(&lo, &hi) {
+            return Ok(Page::default());
+        }
+        reader.read(self.tree.range((lo, hi)), |_| true)
+    }
+}
