@@ -51,6 +51,10 @@ pub struct TableMeta {
     pub created_at_millis: u64,
     pub tags: Vec<Tag>,
     pub deletion_protection: bool,
+    /// When the billing mode was last chosen explicitly (at creation or by UpdateTable);
+    /// DescribeTable reports a BillingModeSummary only then.
+    #[serde(default)]
+    pub billing_mode_set_at_millis: Option<u64>,
 }
 
 impl TableMeta {

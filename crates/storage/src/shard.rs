@@ -56,6 +56,9 @@ pub enum ShardCommand {
     },
 }
 
+/// Where the applied-log marker lives: inside table id 0's key space, which no table uses.
+const APPLIED_KEY: &[u8] = b"\0\0\0\0\0\0\0\0applied";
+
 pub const MSG_UPDATE_TOO_LARGE: &str = "Item size to update has exceeded the maximum allowed size";
 
 pub struct Shard {
@@ -205,24 +208,85 @@ impl Shard {
     }
 
     /// Applies one mutation. Deterministic: the result depends only on the command and the
-    /// shard's contents.
-    pub fn apply(&self, command: &ShardCommand) -> Result<WriteOutput> {
-        match command {
-            ShardCommand::Put { table, op } => self.put(table, op),
-            ShardCommand::Delete { table, op } => self.delete(table, op),
-            ShardCommand::Update { table, op } => self.update(table, op),
-            ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests),
-            ShardCommand::DropTable { table_id } => self.drop_table(*table_id),
+    /// shard's contents. `marker` (the replication layer's record of the applied log position)
+    /// is written in the same atomic batch as the command's changes, also when the command
+    /// fails (a failed condition is still an applied entry), so a crash can never leave a
+    /// command applied but unrecorded, or recorded but unapplied.
+    pub fn apply(&self, command: &ShardCommand, marker: Option<&[u8]>) -> Result<WriteOutput> {
+        let mut batch = sled::Batch::default();
+        let result = match command {
+            ShardCommand::Put { table, op } => self.put(table, op, &mut batch),
+            ShardCommand::Delete { table, op } => self.delete(table, op, &mut batch),
+            ShardCommand::Update { table, op } => self.update(table, op, &mut batch),
+            ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests, &mut batch),
+            ShardCommand::DropTable { table_id } => self.drop_table(*table_id, &mut batch),
+        };
+        if result.is_err() {
+            batch = sled::Batch::default();
         }
+        if let Some(marker) = marker {
+            batch.insert(APPLIED_KEY, marker);
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)?;
+        result
     }
 
-    fn put(&self, table: &TableRef, op: &PutItem) -> Result<WriteOutput> {
+    /// Records the applied log position without a command (membership and blank entries).
+    pub fn set_marker(&self, marker: &[u8]) -> Result<()> {
+        self.tree.insert(APPLIED_KEY, marker).map_err(sled_error)?;
+        Ok(())
+    }
+
+    /// The marker last written with [`Shard::apply`] or [`Shard::set_marker`].
+    pub fn marker(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree.get(APPLIED_KEY).map_err(sled_error)?.map(|v| v.to_vec()))
+    }
+
+    /// The whole shard (items and marker) as one byte string: a full snapshot. The caller
+    /// keeps applies paused while this runs (sled has no point-in-time snapshots).
+    pub fn export(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for entry in self.tree.iter() {
+            let (k, v) = entry.map_err(sled_error)?;
+            for part in [&k[..], &v[..]] {
+                out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+                out.extend_from_slice(part);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the shard's contents with an [`Shard::export`]ed snapshot.
+    pub fn import(&self, snapshot: &[u8]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for key in self.tree.iter().keys() {
+            batch.remove(key.map_err(sled_error)?);
+        }
+        let mut rest = snapshot;
+        let take = |rest: &mut &[u8]| -> Result<Vec<u8>> {
+            let bad = || Error::internal("snapshot is corrupt");
+            let len_bytes: [u8; 4] = rest.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?;
+            let len = u32::from_be_bytes(len_bytes) as usize;
+            let part = rest.get(4..4 + len).ok_or_else(bad)?.to_vec();
+            *rest = &rest[4 + len..];
+            Ok(part)
+        };
+        while !rest.is_empty() {
+            let k = take(&mut rest)?;
+            let v = take(&mut rest)?;
+            batch.insert(k, v);
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)?;
+        Ok(())
+    }
+
+    fn put(&self, table: &TableRef, op: &PutItem, batch: &mut sled::Batch) -> Result<WriteOutput> {
         let key = item_key(table.id, &table.key_schema.item_key(&op.item)?);
         let mut ctx = context(&op.options.placeholders);
         let condition = parse_condition(&mut ctx, &op.options)?;
         let old = self.load(&key)?;
         check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
-        self.tree.insert(key, encode_item(&op.item)).map_err(sled_error)?;
+        batch.insert(key, encode_item(&op.item));
         let attributes = match op.options.return_values {
             ReturnValues::AllOld => old,
             _ => None,
@@ -230,14 +294,14 @@ impl Shard {
         Ok(WriteOutput { attributes })
     }
 
-    fn delete(&self, table: &TableRef, op: &DeleteItem) -> Result<WriteOutput> {
+    fn delete(&self, table: &TableRef, op: &DeleteItem, batch: &mut sled::Batch) -> Result<WriteOutput> {
         let key = item_key(table.id, &table.key_schema.key_from_map(&op.key)?);
         let mut ctx = context(&op.options.placeholders);
         let condition = parse_condition(&mut ctx, &op.options)?;
         let old = self.load(&key)?;
         check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
         if old.is_some() {
-            self.tree.remove(key).map_err(sled_error)?;
+            batch.remove(key);
         }
         let attributes = match op.options.return_values {
             ReturnValues::AllOld => old,
@@ -246,7 +310,7 @@ impl Shard {
         Ok(WriteOutput { attributes })
     }
 
-    fn update(&self, table: &TableRef, op: &UpdateItem) -> Result<WriteOutput> {
+    fn update(&self, table: &TableRef, op: &UpdateItem, batch: &mut sled::Batch) -> Result<WriteOutput> {
         let primary: PrimaryKey = table.key_schema.key_from_map(&op.key)?;
         let key = item_key(table.id, &primary);
         let mut ctx = context(&op.options.placeholders);
@@ -257,6 +321,11 @@ impl Shard {
         }
         let old = self.load(&key)?;
         check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
+        // Removing from an item that does not exist creates nothing (an update that only
+        // removes or deletes has no attribute to write).
+        if old.is_none() && update.as_ref().is_some_and(|u| u.set.is_empty() && u.add.is_empty()) {
+            return Ok(WriteOutput::default());
+        }
         let mut new = match &update {
             Some(u) => apply_update(u, old.as_ref())?,
             None => old.clone().unwrap_or_default(),
@@ -266,7 +335,7 @@ impl Shard {
         if item_size(&new) > ITEM_BYTES_MAX {
             return Err(Error::validation(MSG_UPDATE_TOO_LARGE));
         }
-        self.tree.insert(key, encode_item(&new)).map_err(sled_error)?;
+        batch.insert(key, encode_item(&new));
         let targets: Vec<Path> = update.iter().flat_map(|u| u.target_paths().cloned()).collect();
         let attributes = match op.options.return_values {
             ReturnValues::None => None,
@@ -278,8 +347,7 @@ impl Shard {
         Ok(WriteOutput { attributes })
     }
 
-    fn batch_write(&self, table: &TableRef, requests: &[WriteRequest]) -> Result<WriteOutput> {
-        let mut batch = sled::Batch::default();
+    fn batch_write(&self, table: &TableRef, requests: &[WriteRequest], batch: &mut sled::Batch) -> Result<WriteOutput> {
         for request in requests {
             match request {
                 WriteRequest::Put(item) => {
@@ -288,16 +356,17 @@ impl Shard {
                 WriteRequest::Delete(key) => batch.remove(item_key(table.id, &table.key_schema.key_from_map(key)?)),
             }
         }
-        self.tree.apply_batch(batch).map_err(sled_error)?;
         Ok(WriteOutput::default())
     }
 
-    fn drop_table(&self, table_id: u64) -> Result<WriteOutput> {
-        let mut batch = sled::Batch::default();
+    fn drop_table(&self, table_id: u64, batch: &mut sled::Batch) -> Result<WriteOutput> {
+        // Table id 0 is never assigned: its key space holds the shard's own bookkeeping.
+        if table_id == 0 {
+            return Ok(WriteOutput::default());
+        }
         for key in self.tree.scan_prefix(table_prefix(table_id)).keys() {
             batch.remove(key.map_err(sled_error)?);
         }
-        self.tree.apply_batch(batch).map_err(sled_error)?;
         Ok(WriteOutput::default())
     }
 

@@ -60,11 +60,12 @@ pub fn description(meta: &TableMeta, status: &str) -> Value {
         "ItemCount": 0,
         "DeletionProtectionEnabled": meta.deletion_protection,
     });
-    if meta.billing_mode == BillingMode::PayPerRequest {
-        desc["BillingModeSummary"] = json!({
-            "BillingMode": "PAY_PER_REQUEST",
-            "LastUpdateToPayPerRequestDateTime": created,
-        });
+    if let Some(at) = meta.billing_mode_set_at_millis {
+        let mut summary = json!({ "BillingMode": meta.billing_mode.wire() });
+        if meta.billing_mode == BillingMode::PayPerRequest {
+            summary["LastUpdateToPayPerRequestDateTime"] = json!(at as f64 / 1000.0);
+        }
+        desc["BillingModeSummary"] = summary;
     }
     desc
 }
@@ -242,6 +243,7 @@ pub async fn create<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         created_at_millis: now_millis(),
         tags: req.list("Tags")?.map(|t| read_tags(t)).transpose()?.unwrap_or_default(),
         deletion_protection: req.bool("DeletionProtectionEnabled")?.unwrap_or(false),
+        billing_mode_set_at_millis: mode.map(|_| now_millis()),
     };
     let meta = backend.create_table(meta).await?;
     Ok(json!({ "TableDescription": description(&meta, "CREATING") }))
@@ -350,6 +352,9 @@ pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         (BillingMode::PayPerRequest, None) => meta.throughput = Throughput::default(),
         (_, Some(t)) => meta.throughput = t,
         _ => {}
+    }
+    if mode.is_some() {
+        meta.billing_mode_set_at_millis = Some(now_millis());
     }
     meta.billing_mode = billing;
     if let Some(p) = protection {
