@@ -7,7 +7,7 @@ use std::fmt;
 
 /// What went wrong, in DynamoDB's vocabulary. One variant per DynamoDB error type that any
 /// layer can raise; the HTTP mapping lives in the `api` crate (a test there checks each maps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// Bad input: `ValidationException`, HTTP 400.
     Validation,
@@ -67,7 +67,7 @@ impl ErrorKind {
 }
 
 /// A DynamoDB-shaped error: a kind and the exact message a client sees.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,

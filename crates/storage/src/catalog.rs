@@ -55,7 +55,8 @@ impl Catalog {
 
     /// Adds a table, assigning it a fresh id; `ResourceInUseException` if the name is taken.
     pub fn create(&self, mut meta: TableMeta) -> Result<TableMeta> {
-        meta.id = self.db.generate_id().map_err(sled_error)?;
+        // Ids start at 1: table id 0's key space is reserved in every shard.
+        meta.id = self.db.generate_id().map_err(sled_error)? + 1;
         let bytes = encode(&meta)?;
         match self
             .tree

@@ -10,12 +10,14 @@
 //! - `shard`: `Shard` (one shard's items), `ShardCommand` (what a Raft log entry carries).
 //! - `catalog`: table metadata of an embedded store.
 //! - `flusher`: group commit over `sled::Db::flush_async`.
+//! - `node_store`: a cluster node's storage: Raft logs and state of many groups, their shards.
 //! - [`Store`]: the embedded engine of `tessera local`: catalog + one shard + group commit.
 
 mod catalog;
 mod codec;
 mod flusher;
 mod keys;
+mod node_store;
 mod shard;
 
 use std::path::Path;
@@ -28,6 +30,7 @@ use tessera_model::{Error, Item, Result};
 pub use catalog::Catalog;
 pub use codec::{decode_item, encode_item};
 pub use flusher::Flusher;
+pub use node_store::NodeStore;
 pub use shard::{Shard, ShardCommand, TableRef, MSG_UPDATE_TOO_LARGE};
 
 pub(crate) fn sled_error(e: sled::Error) -> Error {
@@ -90,7 +93,7 @@ impl Store {
                 .apply_lock
                 .lock()
                 .map_err(|_| Error::internal("apply lock poisoned"))?;
-            self.shard.apply(command)?
+            self.shard.apply(command, None)?
         };
         self.flusher.flush().await?;
         Ok(output)

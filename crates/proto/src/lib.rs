@@ -1,0 +1,11 @@
+//! # tessera-proto
+//!
+//! Code generated from `proto/tessera/node/v1/node.proto`: the `Node` gRPC service that
+//! storage nodes serve and routers and peers call.
+#![allow(clippy::all, clippy::pedantic, missing_docs)]
+
+pub mod node {
+    pub mod v1 {
+        tonic::include_proto!("tessera.node.v1");
+    }
+}
