@@ -117,7 +117,8 @@ impl Store {
             Some((segment, total)) => segment_range(segment, total),
             None => (0, None),
         };
-        self.shard.scan(table, op, lo, hi)
+        self.shard
+            .scan(table, op, lo, hi, tessera_model::limits::QUERY_PAGE_BYTES_MAX)
     }
 
     /// Flushes everything and releases the database (its directory lock goes with the last

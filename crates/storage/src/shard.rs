@@ -150,6 +150,8 @@ fn is_empty_range(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
 /// Reads one page: at most `limit` items evaluated and about 1 MB of data, as DynamoDB does.
 struct PageReader<'a> {
     schema: &'a KeySchema,
+    /// Data a page may read (DynamoDB's 1 MB, less what earlier shards of a cluster scan read).
+    byte_budget: usize,
     filter: Option<Condition>,
     projection: Option<Vec<Path>>,
     select: Select,
@@ -183,7 +185,7 @@ impl PageReader<'_> {
                 }
             }
             // Like DynamoDB, a full page reports where it stopped without looking ahead.
-            if self.limit.is_some_and(|l| page.scanned_count >= l) || bytes >= QUERY_PAGE_BYTES_MAX {
+            if self.limit.is_some_and(|l| page.scanned_count >= l) || bytes >= self.byte_budget {
                 page.last_evaluated_key = Some(last_key);
                 break;
             }
@@ -396,6 +398,7 @@ impl Shard {
     ) -> Result<PageReader<'a>> {
         Ok(PageReader {
             schema,
+            byte_budget: QUERY_PAGE_BYTES_MAX,
             filter: filter.map(|f| ctx.condition(ExprKind::Filter, f)).transpose()?,
             projection: projection.map(|p| ctx.projection(p)).transpose()?,
             select,
@@ -444,10 +447,17 @@ impl Shard {
     }
 
     /// Scans the table's items whose partition hash lies in `[hash_lo, hash_hi)` (hash_hi None
-    /// for the end of the hash space).
-    pub fn scan(&self, table: &TableRef, op: &Scan, hash_lo: u64, hash_hi: Option<u64>) -> Result<Page> {
+    /// for the end of the hash space), reading at most about `byte_budget` bytes.
+    pub fn scan(
+        &self,
+        table: &TableRef,
+        op: &Scan,
+        hash_lo: u64,
+        hash_hi: Option<u64>,
+        byte_budget: usize,
+    ) -> Result<Page> {
         let mut ctx = context(&op.placeholders);
-        let reader = self.reader(
+        let mut reader = self.reader(
             &table.key_schema,
             &mut ctx,
             op.filter.as_deref(),
@@ -461,11 +471,17 @@ impl Shard {
             None => prefix_end(&table_prefix(table.id)).map_or(Bound::Unbounded, Bound::Excluded),
         };
         if let Some(start) = &op.exclusive_start_key {
-            lo = Bound::Excluded(item_key(table.id, &table.key_schema.key_from_map(start)?));
+            let start = item_key(table.id, &table.key_schema.key_from_map(start)?);
+            // Resume after the start key only if it lies in this range (a cluster scan passes
+            // the same start key to the shard that holds it and to nothing earlier).
+            if bound_key(&lo).is_none_or(|l| start.as_slice() >= l) {
+                lo = Bound::Excluded(start);
+            }
         }
         if is_empty_range(&lo, &hi) {
             return Ok(Page::default());
         }
+        reader.byte_budget = byte_budget.max(1);
         reader.read(self.tree.range((lo, hi)), |_| true)
     }
 }

@@ -1,0 +1,172 @@
+//! The node's gRPC service: Raft traffic, proposals, reads, cluster state, status, faults.
+
+use std::sync::Arc;
+
+use tessera_model::Error;
+use tessera_proto::node::v1::node_server::Node;
+use tessera_proto::node::v1::{
+    cluster_state_reply, propose_reply, raft_reply, read_reply, ClusterStateReply, ClusterStateRequest, Failure,
+    FailureKind, FaultReply, FaultRequest, ProposeReply, ProposeRequest, RaftReply, RaftRequest, ReadReply,
+    ReadRequest, StatusReply, StatusRequest,
+};
+use tessera_replication::{Command, Failure as GroupFailure, MetaCommand, ReadOp, ReadResult, Registry, META_GROUP};
+use tonic::{Request, Response, Status};
+
+pub struct NodeService {
+    pub registry: Arc<Registry>,
+    pub az: String,
+    pub shards_per_table: u32,
+}
+
+/// A group-level failure as it crosses the wire: typed, never a bare gRPC error.
+pub fn to_proto(f: GroupFailure) -> Failure {
+    match f {
+        GroupFailure::Dynamo(e) => Failure {
+            kind: FailureKind::Dynamo as i32,
+            message: e.message.clone(),
+            leader_hint: 0,
+            detail: serde_json::to_vec(&e).unwrap_or_default(),
+        },
+        GroupFailure::NotLeader(hint) => Failure {
+            kind: FailureKind::NotLeader as i32,
+            message: "not the leader".into(),
+            leader_hint: hint.unwrap_or(0),
+            detail: Vec::new(),
+        },
+        GroupFailure::NoSuchGroup => Failure {
+            kind: FailureKind::NoSuchGroup as i32,
+            message: "no replica of this group here".into(),
+            leader_hint: 0,
+            detail: Vec::new(),
+        },
+        GroupFailure::Unavailable(m) => Failure {
+            kind: FailureKind::Unavailable as i32,
+            message: m,
+            leader_hint: 0,
+            detail: Vec::new(),
+        },
+        GroupFailure::Raft(detail) => Failure {
+            kind: FailureKind::Raft as i32,
+            message: "raft error".into(),
+            leader_hint: 0,
+            detail,
+        },
+    }
+}
+
+fn bad_request(e: impl std::fmt::Display) -> GroupFailure {
+    GroupFailure::Unavailable(format!("malformed request: {e}"))
+}
+
+impl NodeService {
+    async fn do_propose(&self, req: ProposeRequest) -> Result<Vec<u8>, GroupFailure> {
+        let mut command: Command = serde_json::from_slice(&req.command).map_err(bad_request)?;
+        // Routers leave the shard count to the nodes' configuration.
+        if let Command::Meta(MetaCommand::CreateTable { shards, .. }) = &mut command {
+            if *shards == 0 {
+                *shards = self.shards_per_table;
+            }
+        }
+        let result = self.registry.propose(req.group_id, command).await?;
+        serde_json::to_vec(&result).map_err(|e| GroupFailure::Unavailable(e.to_string()))
+    }
+
+    async fn do_read(&self, req: ReadRequest) -> Result<Vec<u8>, GroupFailure> {
+        let op: ReadOp = serde_json::from_slice(&req.read).map_err(bad_request)?;
+        if req.linearizable {
+            self.registry.read_barrier(req.group_id).await?;
+        }
+        let shard = self.registry.shard(req.group_id).await?;
+        // sled reads are quick and never wait on the network; run them inline.
+        let result = match &op {
+            ReadOp::Get { table, op } => shard.get(table, op).map(ReadResult::Item),
+            ReadOp::Query { table, op } => shard.query(table, op).map(ReadResult::Page),
+            ReadOp::Scan {
+                table,
+                op,
+                lo,
+                hi,
+                byte_budget,
+            } => shard.scan(table, op, *lo, *hi, *byte_budget).map(ReadResult::Page),
+        }
+        .map_err(GroupFailure::Dynamo)?;
+        serde_json::to_vec(&result).map_err(|e| GroupFailure::Unavailable(e.to_string()))
+    }
+}
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn raft(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        let r = request.into_inner();
+        let result = match self
+            .registry
+            .handle_raft(r.group_id, r.from_node, r.kind, &r.payload)
+            .await
+        {
+            Ok(bytes) => raft_reply::Result::Ok(bytes),
+            Err(f) => raft_reply::Result::Failure(to_proto(f)),
+        };
+        Ok(Response::new(RaftReply { result: Some(result) }))
+    }
+
+    async fn propose(&self, request: Request<ProposeRequest>) -> Result<Response<ProposeReply>, Status> {
+        let result = match self.do_propose(request.into_inner()).await {
+            Ok(bytes) => propose_reply::Result::Ok(bytes),
+            Err(f) => propose_reply::Result::Failure(to_proto(f)),
+        };
+        Ok(Response::new(ProposeReply { result: Some(result) }))
+    }
+
+    async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadReply>, Status> {
+        let result = match self.do_read(request.into_inner()).await {
+            Ok(bytes) => read_reply::Result::Ok(bytes),
+            Err(f) => read_reply::Result::Failure(to_proto(f)),
+        };
+        Ok(Response::new(ReadReply { result: Some(result) }))
+    }
+
+    async fn cluster_state(
+        &self,
+        request: Request<ClusterStateRequest>,
+    ) -> Result<Response<ClusterStateReply>, Status> {
+        if request.into_inner().linearizable {
+            if let Err(f) = self.registry.read_barrier(META_GROUP).await {
+                let reply = ClusterStateReply {
+                    result: Some(cluster_state_reply::Result::Failure(to_proto(f))),
+                };
+                return Ok(Response::new(reply));
+            }
+        }
+        let state = self.registry.cluster_state().await;
+        let bytes = serde_json::to_vec(&state).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(ClusterStateReply {
+            result: Some(cluster_state_reply::Result::State(bytes)),
+        }))
+    }
+
+    async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        let status = serde_json::json!({
+            "node_id": self.registry.node_id(),
+            "az": self.az,
+            "groups": self.registry.status().await,
+        });
+        Ok(Response::new(StatusReply {
+            json: serde_json::to_vec(&status).unwrap_or_default(),
+        }))
+    }
+
+    async fn fault(&self, request: Request<FaultRequest>) -> Result<Response<FaultReply>, Status> {
+        if !self.registry.fault_injection_enabled() {
+            return Err(Status::permission_denied("fault injection is disabled on this node"));
+        }
+        let blocked = request.into_inner().blocked_nodes;
+        tracing::warn!(?blocked, "fault injection: dropping raft traffic");
+        self.registry.set_blocked(blocked);
+        Ok(Response::new(FaultReply {}))
+    }
+}
+
+/// Errors of the node's own start-up, as model errors.
+pub fn startup_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("{what}: {e}"))
+}

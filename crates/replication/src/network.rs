@@ -1,0 +1,246 @@
+//! Raft transport over gRPC: one lazily connected tonic channel per peer node, shared by every
+//! group (tonic multiplexes the calls over HTTP/2), each request tagged with its group id.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use openraft::error::{Fatal, NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
+use openraft::{Snapshot, Vote};
+use serde::{Deserialize, Serialize};
+use tessera_proto::node::v1::node_client::NodeClient;
+use tessera_proto::node::v1::{raft_reply, FailureKind, RaftKind, RaftRequest};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::types::{NodeInfo, TypeConfig};
+
+/// Largest gRPC message between nodes (full snapshots of a shard travel in one message).
+pub const GRPC_MESSAGE_BYTES_MAX: usize = 256 * 1024 * 1024;
+
+#[derive(Debug)]
+struct TransportError(String);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// Channels to peers, and the test-only set of peers whose traffic is dropped.
+pub struct PeerPool {
+    node_id: u64,
+    channels: Mutex<HashMap<String, NodeClient<Channel>>>,
+    blocked: RwLock<HashSet<u64>>,
+}
+
+impl PeerPool {
+    pub fn new(node_id: u64) -> Arc<PeerPool> {
+        Arc::new(PeerPool {
+            node_id,
+            channels: Mutex::new(HashMap::new()),
+            blocked: RwLock::new(HashSet::new()),
+        })
+    }
+
+    pub fn node_id(&self) -> u64 {
+        self.node_id
+    }
+
+    /// A client for `addr`, sharing one channel per address. Connecting is lazy: a peer that
+    /// is down (or whose name does not resolve) is a retryable error at call time.
+    pub fn client(&self, addr: &str) -> Result<NodeClient<Channel>, String> {
+        let mut channels = self.channels.lock().map_err(|_| "peer pool poisoned".to_string())?;
+        if let Some(c) = channels.get(addr) {
+            return Ok(c.clone());
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| e.to_string())?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true);
+        let client = NodeClient::new(endpoint.connect_lazy())
+            .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+        channels.insert(addr.to_string(), client.clone());
+        Ok(client)
+    }
+
+    pub fn set_blocked(&self, nodes: impl IntoIterator<Item = u64>) {
+        if let Ok(mut b) = self.blocked.write() {
+            *b = nodes.into_iter().collect();
+        }
+    }
+
+    pub fn is_blocked(&self, node: u64) -> bool {
+        self.blocked.read().map(|b| b.contains(&node)).unwrap_or(false)
+    }
+}
+
+pub struct NetworkFactory {
+    group: u64,
+    pool: Arc<PeerPool>,
+}
+
+impl NetworkFactory {
+    pub fn new(group: u64, pool: Arc<PeerPool>) -> Self {
+        NetworkFactory { group, pool }
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
+    type Network = GroupNetwork;
+
+    async fn new_client(&mut self, target: u64, node: &NodeInfo) -> GroupNetwork {
+        GroupNetwork {
+            group: self.group,
+            target,
+            addr: node.addr.clone(),
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+pub struct GroupNetwork {
+    group: u64,
+    target: u64,
+    addr: String,
+    pool: Arc<PeerPool>,
+}
+
+enum CallError {
+    /// Could not reach the peer's group (down, partitioned, group not there yet).
+    Unreachable(String),
+    /// The peer's Raft answered with an error (JSON of `RaftError`).
+    Raft(Vec<u8>),
+}
+
+/// The header of a snapshot message; the snapshot's bytes follow it.
+#[derive(Serialize, Deserialize)]
+struct SnapshotHeader {
+    vote: Vote<u64>,
+    meta: openraft::SnapshotMeta<u64, NodeInfo>,
+}
+
+pub(crate) fn encode_snapshot(vote: &Vote<u64>, snapshot: &Snapshot<TypeConfig>) -> Result<Vec<u8>, String> {
+    let header = serde_json::to_vec(&SnapshotHeader {
+        vote: *vote,
+        meta: snapshot.meta.clone(),
+    })
+    .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(4 + header.len() + snapshot.snapshot.len());
+    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&snapshot.snapshot);
+    Ok(out)
+}
+
+pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<(Vote<u64>, Snapshot<TypeConfig>), String> {
+    let len_bytes: [u8; 4] = bytes.get(..4).and_then(|b| b.try_into().ok()).ok_or("short snapshot")?;
+    let len = u32::from_be_bytes(len_bytes) as usize;
+    let header = bytes.get(4..4 + len).ok_or("short snapshot header")?;
+    let header: SnapshotHeader = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let data = bytes.get(4 + len..).ok_or("short snapshot data")?.to_vec();
+    Ok((
+        header.vote,
+        Snapshot {
+            meta: header.meta,
+            snapshot: Box::new(data),
+        },
+    ))
+}
+
+impl GroupNetwork {
+    async fn call(&self, kind: RaftKind, payload: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, CallError> {
+        if self.pool.is_blocked(self.target) {
+            return Err(CallError::Unreachable("blocked by fault injection".into()));
+        }
+        let mut client = self.pool.client(&self.addr).map_err(CallError::Unreachable)?;
+        let request = RaftRequest {
+            group_id: self.group,
+            kind: kind as i32,
+            from_node: self.pool.node_id(),
+            payload,
+        };
+        let mut request = tonic::Request::new(request);
+        request.set_timeout(timeout);
+        let reply = client
+            .raft(request)
+            .await
+            .map_err(|status| CallError::Unreachable(status.message().to_string()))?
+            .into_inner();
+        match reply.result {
+            Some(raft_reply::Result::Ok(bytes)) => Ok(bytes),
+            Some(raft_reply::Result::Failure(f)) if f.kind == FailureKind::Raft as i32 => {
+                Err(CallError::Raft(f.detail))
+            }
+            Some(raft_reply::Result::Failure(f)) => Err(CallError::Unreachable(f.message)),
+            None => Err(CallError::Unreachable("empty reply".into())),
+        }
+    }
+
+    async fn rpc<Req: Serialize, Resp: serde::de::DeserializeOwned>(
+        &self,
+        kind: RaftKind,
+        req: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<u64, NodeInfo, RaftError<u64>>> {
+        let payload = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        match self.call(kind, payload, option.hard_ttl()).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&e))),
+            Err(CallError::Unreachable(m)) => Err(RPCError::Unreachable(Unreachable::new(&TransportError(m)))),
+            Err(CallError::Raft(detail)) => match serde_json::from_slice::<RaftError<u64>>(&detail) {
+                Ok(e) => Err(RPCError::RemoteError(openraft::error::RemoteError::new(self.target, e))),
+                Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
+            },
+        }
+    }
+}
+
+impl RaftNetwork<TypeConfig> for GroupNetwork {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, NodeInfo, RaftError<u64>>> {
+        self.rpc(RaftKind::AppendEntries, &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<u64>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<u64>, RPCError<u64, NodeInfo, RaftError<u64>>> {
+        self.rpc(RaftKind::Vote, &rpc, &option).await
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote<u64>,
+        snapshot: Snapshot<TypeConfig>,
+        cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<u64>, StreamingError<TypeConfig, Fatal<u64>>> {
+        let payload = encode_snapshot(&vote, &snapshot)
+            .map_err(|e| StreamingError::Network(NetworkError::new(&TransportError(e))))?;
+        let call = self.call(
+            RaftKind::Snapshot,
+            payload,
+            option.hard_ttl().max(Duration::from_secs(60)),
+        );
+        let result = tokio::select! {
+            closed = cancel => return Err(StreamingError::Closed(closed)),
+            r = call => r,
+        };
+        match result {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StreamingError::Network(NetworkError::new(&e))),
+            Err(CallError::Unreachable(m)) => Err(StreamingError::Unreachable(Unreachable::new(&TransportError(m)))),
+            Err(CallError::Raft(_)) => Err(StreamingError::Unreachable(Unreachable::new(&TransportError(
+                "snapshot refused by the peer".into(),
+            )))),
+        }
+    }
+}

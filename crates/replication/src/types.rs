@@ -1,0 +1,89 @@
+//! The one Raft type configuration shared by every group of a node, and what its log carries.
+
+use std::fmt;
+// `declare_raft_types!` names `Cursor` in its defaults.
+#[allow(unused_imports)]
+use std::io::Cursor;
+
+use serde::{Deserialize, Serialize};
+use tessera_model::ops::{GetItem, Page, Query, Scan, WriteOutput};
+use tessera_model::{Error, Item};
+use tessera_storage::{ShardCommand, TableRef};
+
+use crate::meta::{MetaCommand, MetaOutput};
+
+/// What the cluster knows about a node: where to reach it and its availability zone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub addr: String,
+    pub az: String,
+}
+
+impl fmt::Display for NodeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.addr, self.az)
+    }
+}
+
+/// A log entry's payload: a shard mutation (data groups) or a metadata change (group 0).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Command {
+    Shard(ShardCommand),
+    Meta(MetaCommand),
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Shard(_) => f.write_str("shard command"),
+            Command::Meta(_) => f.write_str("meta command"),
+        }
+    }
+}
+
+/// What applying a command produced (DynamoDB errors such as a failed condition included:
+/// they are results, not failures of the log).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum CommandResult {
+    Shard(Result<WriteOutput, Error>),
+    Meta(Result<MetaOutput, Error>),
+    Empty,
+}
+
+openraft::declare_raft_types!(
+    /// Type configuration of every Tessera Raft group.
+    pub TypeConfig:
+        D = Command,
+        R = CommandResult,
+        NodeId = u64,
+        Node = NodeInfo,
+        SnapshotData = Vec<u8>,
+);
+
+/// A read served by a data group's replica.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ReadOp {
+    Get {
+        table: TableRef,
+        op: GetItem,
+    },
+    Query {
+        table: TableRef,
+        op: Query,
+    },
+    /// A scan of the partition-hash range `[lo, hi)` (hi None = end of the hash space),
+    /// reading at most about `byte_budget` bytes.
+    Scan {
+        table: TableRef,
+        op: Scan,
+        lo: u64,
+        hi: Option<u64>,
+        byte_budget: usize,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ReadResult {
+    Item(Option<Item>),
+    Page(Page),
+}
