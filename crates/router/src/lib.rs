@@ -31,6 +31,8 @@ use tessera_storage::{segment_range, ShardCommand};
 /// Backoff between attempts on the same group, doubling up to the maximum.
 const BACKOFF_MIN: Duration = Duration::from_millis(25);
 const BACKOFF_MAX: Duration = Duration::from_millis(400);
+/// Marks a ResourceNotFound raised because the cached shard map no longer matches the cluster.
+const STALE_MAP: &str = "stale shard map";
 
 #[derive(Clone, Debug)]
 pub struct RouterConfig {
@@ -180,6 +182,9 @@ impl ClusterBackend {
         let mut cursor = 0usize;
         let mut backoff = BACKOFF_MIN;
         let mut outcome_unknown = false;
+        // Answers of "no such group" in a row: when every replica says so for two rounds, the
+        // shard map this router holds is stale (the table was deleted or recreated).
+        let mut missing_in_a_row = 0usize;
         loop {
             let target = next.take().unwrap_or_else(|| {
                 let t = order[cursor % order.len()];
@@ -187,7 +192,15 @@ impl ClusterBackend {
                 t
             });
             let mut redirected = false;
-            match self.send(target, group, call).await {
+            let outcome = self.send(target, group, call).await;
+            match &outcome {
+                Outcome::Failed(f) if f.kind == FailureKind::NoSuchGroup as i32 => missing_in_a_row += 1,
+                _ => missing_in_a_row = 0,
+            }
+            if missing_in_a_row >= 2 * order.len() && group != META_GROUP {
+                return Err(Error::new(ErrorKind::ResourceNotFound, STALE_MAP));
+            }
+            match outcome {
                 Outcome::Ok(bytes) => {
                     if to_leader {
                         self.remember_leader(group, target);
@@ -296,11 +309,26 @@ impl ClusterBackend {
             .ok_or_else(|| internal("no shard covers the key"))
     }
 
+    /// Routes to a shard's group; if the group turns out not to exist any more, refreshes the
+    /// shard map once and reports the table gone (ResourceNotFound) if it is.
+    async fn route_shard(&self, shard: &ShardInfo, call: &Call, to_leader: bool) -> Result<Vec<u8>> {
+        match self.route(shard.group, &shard.replicas, call, to_leader).await {
+            Err(e) if e.kind == ErrorKind::ResourceNotFound && e.message == STALE_MAP => {
+                let state = self.refresh().await?;
+                let still_there = state.tables.values().any(|t| t.shards.iter().any(|s| s.group == shard.group));
+                if still_there {
+                    self.route(shard.group, &shard.replicas, call, to_leader).await
+                } else {
+                    Err(Error::resource_not_found())
+                }
+            }
+            other => other,
+        }
+    }
+
     async fn write(&self, shard: &ShardInfo, command: ShardCommand) -> Result<WriteOutput> {
         let payload = serde_json::to_vec(&Command::Shard(command)).map_err(internal)?;
-        let bytes = self
-            .route(shard.group, &shard.replicas, &Call::Propose(payload), true)
-            .await?;
+        let bytes = self.route_shard(shard, &Call::Propose(payload), true).await?;
         match serde_json::from_slice::<CommandResult>(&bytes).map_err(internal)? {
             CommandResult::Shard(result) => result,
             _ => Err(internal("unexpected shard result")),
@@ -313,7 +341,7 @@ impl ClusterBackend {
             payload,
             linearizable: consistent,
         };
-        let bytes = self.route(shard.group, &shard.replicas, &call, consistent).await?;
+        let bytes = self.route_shard(shard, &call, consistent).await?;
         serde_json::from_slice(&bytes).map_err(internal)
     }
 
