@@ -1,6 +1,8 @@
 -- wrk script: DynamoDB PutItem / GetItem / Query against one table with random keys.
--- Usage: OP=PutItem|GetItem|Query TABLE=bench KEYS=10000 wrk -s wrk-dynamodb.lua http://127.0.0.1:8000
+-- Usage: OP=PutItem|GetItem|GetItemConsistent|Query TABLE=bench KEYS=10000 wrk -s wrk-dynamodb.lua URL
 local op = os.getenv("OP") or "PutItem"
+local consistent = op == "GetItemConsistent"
+if consistent then op = "GetItem" end
 local table_name = os.getenv("TABLE") or "bench"
 local keys = tonumber(os.getenv("KEYS") or "10000")
 local payload = string.rep("x", 100)
@@ -17,7 +19,7 @@ request = function()
   if op == "PutItem" then
     body = string.format('{"TableName":"%s","Item":{"pk":{"S":"user%d"},"sk":{"N":"1"},"f0":{"S":"%s"},"f1":{"S":"%s"},"f2":{"N":"%d"}}}', table_name, k, payload, payload, k)
   elseif op == "GetItem" then
-    body = string.format('{"TableName":"%s","Key":{"pk":{"S":"user%d"},"sk":{"N":"1"}}}', table_name, k)
+    body = string.format('{"TableName":"%s","Key":{"pk":{"S":"user%d"},"sk":{"N":"1"}},"ConsistentRead":%s}', table_name, k, tostring(consistent))
   else
     body = string.format('{"TableName":"%s","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"user%d"}}}', table_name, k)
   end

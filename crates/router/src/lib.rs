@@ -315,7 +315,10 @@ impl ClusterBackend {
         match self.route(shard.group, &shard.replicas, call, to_leader).await {
             Err(e) if e.kind == ErrorKind::ResourceNotFound && e.message == STALE_MAP => {
                 let state = self.refresh().await?;
-                let still_there = state.tables.values().any(|t| t.shards.iter().any(|s| s.group == shard.group));
+                let still_there = state
+                    .tables
+                    .values()
+                    .any(|t| t.shards.iter().any(|s| s.group == shard.group));
                 if still_there {
                     self.route(shard.group, &shard.replicas, call, to_leader).await
                 } else {

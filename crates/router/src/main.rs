@@ -48,21 +48,6 @@ fn parse_nodes(spec: &str) -> Result<BTreeMap<u64, String>, String> {
         .collect()
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
-        }
-    }
-}
-
 async fn main_async(cli: Cli) -> Result<(), String> {
     let config = RouterConfig {
         az: cli.az,
@@ -79,35 +64,13 @@ async fn main_async(cli: Cli) -> Result<(), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("tessera-router listening on http://{address}");
     tracing::info!(%address, "tessera-router started");
-    tessera_api::serve(listener, backend, shutdown_signal())
+    tessera_api::serve(listener, backend, tessera_process::shutdown_signal())
         .await
         .map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cli.log_json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(main_async(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tessera-router: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    tessera_process::init_logging(cli.log_json, "info,openraft=warn");
+    tessera_process::run_main("tessera-router", main_async(cli))
 }
