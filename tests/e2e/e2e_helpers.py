@@ -41,6 +41,73 @@ CLIENT_CONFIG = Config(
 )
 
 
+# Opt-in: run the suite against an already running endpoint (e.g. a cluster router started by
+# scripts/cluster) instead of starting `tessera local`. Tests that need their own local server
+# are skipped in that mode.
+EXTERNAL_ENDPOINT = os.environ.get("TESSERA_ENDPOINT", "").rstrip("/") or None
+
+
+class ExternalServer:
+    """Stand-in for `Server` when TESSERA_ENDPOINT is set: nothing to start or stop."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.port = int(endpoint.rsplit(":", 1)[1]) if re.search(r":\d+$", endpoint) else None
+
+    def log_tail(self, n: int = 40) -> str:
+        return f"(external endpoint {self.endpoint}: no server log)"
+
+    def client(self):
+        return make_client(self.endpoint)
+
+    def resource(self):
+        return make_resource(self.endpoint)
+
+
+# With TESSERA_ENDPOINT (a cluster router), reads of tables are made strongly consistent: the
+# suite checks read-your-writes, which DynamoDB (and a replicated Tessera cluster) only promises
+# for ConsistentRead=true. TESSERA_E2E_STRONG_READS=0 turns it off. Tests that exist to read with
+# ConsistentRead=False right after a write are skipped then.
+EVENTUAL_READ_AFTER_WRITE_TESTS = {"test_items.py::test_consistent_read"}
+STRONG_READ_OPS = ("GetItem", "Query", "Scan")
+
+
+def strong_reads_by_default() -> bool:
+    return bool(EXTERNAL_ENDPOINT) and os.environ.get("TESSERA_E2E_STRONG_READS", "1") != "0"
+
+
+def strong_read_params(operation_name: str, params):
+    """`params` of a DynamoDB read with ConsistentRead=true (not for index reads: a GSI refuses it)."""
+    if not isinstance(params, dict):
+        return params
+    if operation_name in STRONG_READ_OPS and not params.get("IndexName"):
+        return {**params, "ConsistentRead": True}
+    if operation_name == "BatchGetItem" and isinstance(params.get("RequestItems"), dict):
+        return {**params, "RequestItems": {
+            t: ({**spec, "ConsistentRead": True} if isinstance(spec, dict) else spec)
+            for t, spec in params["RequestItems"].items()
+        }}
+    return params
+
+
+def force_consistent_reads() -> None:
+    """Patch every botocore client in this process (boto3 and PynamoDB, which always sends
+    ConsistentRead) so table reads are strongly consistent. Idempotent."""
+    from botocore.client import BaseClient
+
+    if getattr(BaseClient._make_api_call, "_tessera_strong_reads", False):
+        return
+    original = BaseClient._make_api_call
+
+    def _make_api_call(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "dynamodb":
+            api_params = strong_read_params(operation_name, api_params)
+        return original(self, operation_name, api_params)
+
+    _make_api_call._tessera_strong_reads = True
+    BaseClient._make_api_call = _make_api_call
+
+
 def tessera_bin() -> str:
     return os.environ.get("TESSERA_BIN") or str(REPO / "target" / "debug" / "tessera")
 
@@ -330,6 +397,14 @@ def raw_post(endpoint: str, body: bytes, target: str | None = "DynamoDB_20120810
              auth: bool = True, content_type: str = "application/x-amz-json-1.0") -> RawResponse:
     """POST a raw body with urllib (no SDK), optionally with a syntactically valid fake SigV4 header."""
     headers = {"Content-Type": content_type, "X-Amz-Date": "20260101T000000Z"}
+    op = (target or "").rsplit(".", 1)[-1]
+    if strong_reads_by_default() and op in STRONG_READ_OPS:
+        try:
+            params = json.loads(body)
+        except ValueError:
+            params = None
+        if isinstance(params, dict) and "ConsistentRead" not in params:
+            body = json.dumps(strong_read_params(op, params)).encode()
     if target is not None:
         headers["X-Amz-Target"] = target
     if auth:

@@ -30,8 +30,10 @@ use crate::service::{startup_error, NodeService};
 const META_INIT_FALLBACK: Duration = Duration::from_secs(10);
 /// How long replicas wait for a shard's designated first leader to form its group.
 const GROUP_INIT_FALLBACK: Duration = Duration::from_secs(5);
+/// How long a shard's designated first leader waits before forming its group.
+const GROUP_INIT_DELAY: Duration = Duration::from_millis(200);
 /// How often the reconciler looks again without a change (to retry failed steps).
-const RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
+const RECONCILE_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -128,7 +130,11 @@ async fn reconcile_once(registry: &Registry, node_id: u64, unformed_since: &mut 
             continue;
         }
         let since = *unformed_since.entry(shard.group).or_insert_with(Instant::now);
-        if shard.initial_leader == node_id || since.elapsed() >= GROUP_INIT_FALLBACK {
+        // The designated leader waits a moment so the other replicas (which see the same
+        // metadata change at about the same time) have the group when its first vote arrives;
+        // otherwise the election fails and waits out a whole election timeout.
+        let first_leader_ready = shard.initial_leader == node_id && since.elapsed() >= GROUP_INIT_DELAY;
+        if first_leader_ready || since.elapsed() >= GROUP_INIT_FALLBACK {
             let members: BTreeMap<u64, NodeInfo> = shard
                 .replicas
                 .iter()

@@ -12,13 +12,31 @@ use tessera_proto::node::v1::{
 use tessera_replication::{Command, Failure as GroupFailure, MetaCommand, ReadOp, ReadResult, Registry, META_GROUP};
 use tonic::{Request, Response, Status};
 
+/// How long CreateTable waits for the new table's shard groups to elect leaders.
+const TABLE_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct NodeService {
     pub registry: Arc<Registry>,
     pub az: String,
     pub shards_per_table: u32,
 }
 
-/// A group-level failure as it crosses the wire: typed, never a bare gRPC error.
+/// A group-level failure as it crosses the wire: typed, never a bare gRPC error. A leader hint
+/// carries the leader's address when the cluster state knows it.
+pub async fn to_proto_with_addr(registry: &Registry, f: GroupFailure) -> Failure {
+    let hint = match &f {
+        GroupFailure::NotLeader(Some(h)) => Some(*h),
+        _ => None,
+    };
+    let mut failure = to_proto(f);
+    if let Some(h) = hint {
+        if let Some(node) = registry.cluster_state().await.nodes.get(&h) {
+            failure.leader_addr = node.addr.clone();
+        }
+    }
+    failure
+}
+
 pub fn to_proto(f: GroupFailure) -> Failure {
     match f {
         GroupFailure::Dynamo(e) => Failure {
@@ -26,30 +44,32 @@ pub fn to_proto(f: GroupFailure) -> Failure {
             message: e.message.clone(),
             leader_hint: 0,
             detail: serde_json::to_vec(&e).unwrap_or_default(),
+            leader_addr: String::new(),
         },
         GroupFailure::NotLeader(hint) => Failure {
             kind: FailureKind::NotLeader as i32,
             message: "not the leader".into(),
             leader_hint: hint.unwrap_or(0),
             detail: Vec::new(),
+            leader_addr: String::new(),
         },
         GroupFailure::NoSuchGroup => Failure {
             kind: FailureKind::NoSuchGroup as i32,
             message: "no replica of this group here".into(),
             leader_hint: 0,
             detail: Vec::new(),
+            leader_addr: String::new(),
         },
         GroupFailure::Unavailable(m) => Failure {
             kind: FailureKind::Unavailable as i32,
             message: m,
-            leader_hint: 0,
-            detail: Vec::new(),
+            ..Default::default()
         },
         GroupFailure::Raft(detail) => Failure {
             kind: FailureKind::Raft as i32,
             message: "raft error".into(),
-            leader_hint: 0,
             detail,
+            ..Default::default()
         },
     }
 }
@@ -67,8 +87,39 @@ impl NodeService {
                 *shards = self.shards_per_table;
             }
         }
+        let creating = match &command {
+            Command::Meta(MetaCommand::CreateTable { meta, .. }) => Some(meta.name.clone()),
+            _ => None,
+        };
         let result = self.registry.propose(req.group_id, command).await?;
+        if let Some(table) = creating {
+            self.wait_for_leaders(&table).await;
+        }
         serde_json::to_vec(&result).map_err(|e| GroupFailure::Unavailable(e.to_string()))
+    }
+
+    /// Lets CreateTable answer once the new table's shard groups hosted here have elected
+    /// leaders (bounded), so the first requests to the table do not wait for elections.
+    async fn wait_for_leaders(&self, table: &str) {
+        let deadline = tokio::time::Instant::now() + TABLE_READY_WAIT;
+        loop {
+            let state = self.registry.cluster_state().await;
+            let groups: Vec<u64> = state
+                .tables
+                .get(table)
+                .map(|t| t.shards.iter().map(|s| s.group).collect())
+                .unwrap_or_default();
+            let mut ready = true;
+            for g in groups {
+                if self.registry.group(g).await.is_some() && self.registry.leader_of(g).await.is_none() {
+                    ready = false;
+                }
+            }
+            if ready || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     async fn do_read(&self, req: ReadRequest) -> Result<Vec<u8>, GroupFailure> {
@@ -112,7 +163,7 @@ impl Node for NodeService {
     async fn propose(&self, request: Request<ProposeRequest>) -> Result<Response<ProposeReply>, Status> {
         let result = match self.do_propose(request.into_inner()).await {
             Ok(bytes) => propose_reply::Result::Ok(bytes),
-            Err(f) => propose_reply::Result::Failure(to_proto(f)),
+            Err(f) => propose_reply::Result::Failure(to_proto_with_addr(&self.registry, f).await),
         };
         Ok(Response::new(ProposeReply { result: Some(result) }))
     }
@@ -120,7 +171,7 @@ impl Node for NodeService {
     async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadReply>, Status> {
         let result = match self.do_read(request.into_inner()).await {
             Ok(bytes) => read_reply::Result::Ok(bytes),
-            Err(f) => read_reply::Result::Failure(to_proto(f)),
+            Err(f) => read_reply::Result::Failure(to_proto_with_addr(&self.registry, f).await),
         };
         Ok(Response::new(ReadReply { result: Some(result) }))
     }
@@ -132,7 +183,9 @@ impl Node for NodeService {
         if request.into_inner().linearizable {
             if let Err(f) = self.registry.read_barrier(META_GROUP).await {
                 let reply = ClusterStateReply {
-                    result: Some(cluster_state_reply::Result::Failure(to_proto(f))),
+                    result: Some(cluster_state_reply::Result::Failure(
+                        to_proto_with_addr(&self.registry, f).await,
+                    )),
                 };
                 return Ok(Response::new(reply));
             }

@@ -41,6 +41,9 @@ pub struct RouterConfig {
     pub nodes: BTreeMap<u64, String>,
     /// How long one request may spend finding a leader or a replica.
     pub retry_budget: Duration,
+    /// Talk only to the seed nodes, never to nodes learned from the cluster state. Models a
+    /// router whose network reaches only those nodes (partition tests).
+    pub only_listed_nodes: bool,
 }
 
 enum Call {
@@ -61,6 +64,9 @@ pub struct ClusterBackend {
     pool: Arc<PeerPool>,
     state: RwLock<Arc<ClusterState>>,
     leaders: RwLock<HashMap<u64, u64>>,
+    /// Addresses of nodes learned from leader hints (a router may start knowing only a few
+    /// nodes, none of them the metadata leader).
+    learned: RwLock<HashMap<u64, String>>,
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -85,6 +91,7 @@ impl ClusterBackend {
             pool: PeerPool::new(0),
             state: RwLock::new(Arc::new(ClusterState::default())),
             leaders: RwLock::new(HashMap::new()),
+            learned: RwLock::new(HashMap::new()),
         })
     }
 
@@ -97,6 +104,7 @@ impl ClusterBackend {
             .nodes
             .get(&node)
             .map(|n| n.addr.clone())
+            .or_else(|| self.learned.read().ok().and_then(|l| l.get(&node).cloned()))
             .or_else(|| self.config.nodes.get(&node).cloned())
     }
 
@@ -115,6 +123,9 @@ impl ClusterBackend {
     }
 
     async fn send(&self, node: u64, group: u64, call: &Call) -> Outcome {
+        if self.config.only_listed_nodes && !self.config.nodes.contains_key(&node) {
+            return Outcome::Unreachable;
+        }
         let Some(addr) = self.address(node) else {
             return Outcome::Unreachable;
         };
@@ -156,7 +167,11 @@ impl ClusterBackend {
                 match client.cluster_state(request).await.map(|r| r.into_inner().result) {
                     Ok(Some(cluster_state_reply::Result::State(b))) => Outcome::Ok(b),
                     Ok(Some(cluster_state_reply::Result::Failure(f))) => Outcome::Failed(f),
-                    _ => Outcome::Unreachable,
+                    Ok(None) => Outcome::Unreachable,
+                    Err(status) => {
+                        tracing::debug!(node, %status, "cluster state call failed");
+                        Outcome::Unreachable
+                    }
                 }
             }
         }
@@ -194,6 +209,13 @@ impl ClusterBackend {
             let mut redirected = false;
             let outcome = self.send(target, group, call).await;
             match &outcome {
+                Outcome::Failed(f) => {
+                    tracing::debug!(group, target, kind = f.kind, hint = f.leader_hint, addr = %f.leader_addr, "attempt failed")
+                }
+                Outcome::Unreachable => tracing::debug!(group, target, "node unreachable"),
+                Outcome::Ok(_) => {}
+            }
+            match &outcome {
                 Outcome::Failed(f) if f.kind == FailureKind::NoSuchGroup as i32 => missing_in_a_row += 1,
                 _ => missing_in_a_row = 0,
             }
@@ -212,8 +234,15 @@ impl ClusterBackend {
                         return Err(serde_json::from_slice::<Error>(&f.detail).unwrap_or_else(internal));
                     }
                     Ok(FailureKind::NotLeader)
-                        if f.leader_hint != 0 && f.leader_hint != target && replicas.contains(&f.leader_hint) =>
+                        if f.leader_hint != 0
+                            && f.leader_hint != target
+                            && (replicas.contains(&f.leader_hint) || !f.leader_addr.is_empty()) =>
                     {
+                        if !f.leader_addr.is_empty() {
+                            if let Ok(mut learned) = self.learned.write() {
+                                learned.insert(f.leader_hint, f.leader_addr.clone());
+                            }
+                        }
                         self.remember_leader(group, f.leader_hint);
                         next = Some(f.leader_hint);
                         redirected = true;

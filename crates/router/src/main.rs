@@ -30,6 +30,9 @@ struct Cli {
     retry_budget_ms: u64,
     #[arg(long, env = "TESSERA_LOG_JSON")]
     log_json: bool,
+    /// Talk only to the nodes in --nodes (models a router that can reach only those; tests).
+    #[arg(long)]
+    only_listed_nodes: bool,
 }
 
 fn parse_nodes(spec: &str) -> Result<BTreeMap<u64, String>, String> {
@@ -53,6 +56,7 @@ async fn main_async(cli: Cli) -> Result<(), String> {
         az: cli.az,
         nodes: parse_nodes(&cli.nodes)?,
         retry_budget: Duration::from_millis(cli.retry_budget_ms),
+        only_listed_nodes: cli.only_listed_nodes,
     };
     if config.nodes.is_empty() {
         return Err("--nodes names no node".into());
