@@ -6,7 +6,7 @@ use tessera_model::limits::ITEM_BYTES_MAX;
 use tessera_model::ops::{
     DeleteItem, GetItem, Placeholders, PutItem, ReturnValues, UpdateItem, WriteOptions, WriteOutput,
 };
-use tessera_model::{item_size, item_to_json, Error, Result};
+use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
 use super::{consumed_capacity, table_or_not_found};
 use crate::request::{enveloped, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
@@ -80,22 +80,29 @@ fn check_write_expressions(
     Ok(parsed)
 }
 
-pub async fn put<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+/// What PutItem and DeleteItem check alike before the table lookup, in DynamoDB's order: the
+/// constraints, the item (or key) named `member`, ReturnValues, placeholders and the condition.
+fn check_put_or_delete(req: &Req<'_>, member: &str, path: &str) -> Result<(Item, ReturnValues, Placeholders)> {
     let mut c = Constraints::default();
-    common_constraints(&req, &mut c)?;
-    c.not_null(req.has("Item"), "item");
+    common_constraints(req, &mut c)?;
+    c.not_null(req.has(member), path);
     c.finish()?;
-    reject_legacy(&req, &["Expected", "ConditionalOperator"])?;
-    let item = req.item("Item").map_err(enveloped)?.unwrap_or_default();
-    let rv = return_values(&req)?;
+    reject_legacy(req, &["Expected", "ConditionalOperator"])?;
+    let item = req.item(member).map_err(enveloped)?.unwrap_or_default();
+    let rv = return_values(req)?;
     if !matches!(rv, ReturnValues::None | ReturnValues::AllOld) {
         return Err(Error::validation(
             "1 validation error detected: ReturnValues can only be ALL_OLD or NONE",
         ));
     }
-    let p = placeholders(&req).map_err(enveloped)?;
-    placeholders_need_expressions(&req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
-    check_write_expressions(&req, &p, None)?;
+    let p = placeholders(req).map_err(enveloped)?;
+    placeholders_need_expressions(req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
+    check_write_expressions(req, &p, None)?;
+    Ok((item, rv, p))
+}
+
+pub async fn put<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    let (item, rv, p) = check_put_or_delete(&req, "Item", "item")?;
     let name = req.str("TableName")?.unwrap_or_default();
     let table = table_or_not_found(backend, name).await?;
     table.key_schema.item_key(&item)?;
@@ -117,21 +124,7 @@ pub async fn put<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
 }
 
 pub async fn delete<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
-    let mut c = Constraints::default();
-    common_constraints(&req, &mut c)?;
-    c.not_null(req.has("Key"), "key");
-    c.finish()?;
-    reject_legacy(&req, &["Expected", "ConditionalOperator"])?;
-    let key = req.item("Key").map_err(enveloped)?.unwrap_or_default();
-    let rv = return_values(&req)?;
-    if !matches!(rv, ReturnValues::None | ReturnValues::AllOld) {
-        return Err(Error::validation(
-            "1 validation error detected: ReturnValues can only be ALL_OLD or NONE",
-        ));
-    }
-    let p = placeholders(&req).map_err(enveloped)?;
-    placeholders_need_expressions(&req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
-    check_write_expressions(&req, &p, None)?;
+    let (key, rv, p) = check_put_or_delete(&req, "Key", "key")?;
     let name = req.str("TableName")?.unwrap_or_default();
     let table = table_or_not_found(backend, name).await?;
     table.key_schema.key_from_map(&key)?;
