@@ -91,6 +91,10 @@ pub struct Registry {
     fault_injection: bool,
 }
 
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
+    serde_json::to_vec(v).map_err(|e| Failure::Unavailable(e.to_string()))
+}
+
 fn raft_failure<E: Serialize>(e: &E) -> Failure {
     Failure::Raft(serde_json::to_vec(e).unwrap_or_default())
 }
@@ -252,7 +256,6 @@ impl Registry {
         }
         let replica = self.group(group).await.ok_or(Failure::NoSuchGroup)?;
         let bad = |e: serde_json::Error| Failure::Unavailable(format!("bad raft payload: {e}"));
-        let encode = |v: &dyn erased::Ser| v.to_json().map_err(|e| Failure::Unavailable(e.to_string()));
         match RaftKind::try_from(kind) {
             Ok(RaftKind::AppendEntries) => {
                 let req = serde_json::from_slice(payload).map_err(bad)?;
@@ -356,19 +359,6 @@ impl Registry {
         }
         if let Err(e) = self.store.flush_blocking() {
             tracing::error!(error = %e.message, "final flush failed");
-        }
-    }
-}
-
-/// Serialising responses of different types through one closure.
-mod erased {
-    pub trait Ser {
-        fn to_json(&self) -> serde_json::Result<Vec<u8>>;
-    }
-
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-            serde_json::to_vec(self)
         }
     }
 }

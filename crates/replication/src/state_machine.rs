@@ -52,6 +52,33 @@ fn save_snapshot(store: &NodeStore, group: u64, meta: &SnapshotMeta<u64, NodeInf
     store.put_state(group, "snapshot_meta", &meta).map_err(sm_write)
 }
 
+/// Describes, keeps and returns a snapshot of `data` taken at `applied`.
+fn finish_snapshot(
+    store: &NodeStore,
+    group: u64,
+    applied: &Applied,
+    data: Vec<u8>,
+) -> StorageResult<Snapshot<TypeConfig>> {
+    let meta = SnapshotMeta {
+        last_log_id: applied.last_applied,
+        last_membership: applied.membership.clone(),
+        snapshot_id: snapshot_id(group, applied),
+    };
+    save_snapshot(store, group, &meta, &data)?;
+    Ok(Snapshot {
+        meta,
+        snapshot: Box::new(data),
+    })
+}
+
+/// The applied marker a data group's shard holds.
+fn read_applied(shard: &Shard) -> StorageResult<Applied> {
+    match shard.marker().map_err(sm_read)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(sm_read),
+        None => Ok(Applied::default()),
+    }
+}
+
 fn load_snapshot(store: &NodeStore, group: u64) -> StorageResult<Option<Snapshot<TypeConfig>>> {
     let Some(meta) = store.get_state(group, "snapshot_meta").map_err(sm_read)? else {
         return Ok(None);
@@ -90,10 +117,7 @@ impl DataStateMachine {
     }
 
     fn applied(&self) -> StorageResult<Applied> {
-        match self.shard.marker().map_err(sm_read)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(sm_read),
-            None => Ok(Applied::default()),
-        }
+        read_applied(&self.shard)
     }
 }
 
@@ -108,20 +132,8 @@ impl RaftSnapshotBuilder<TypeConfig> for DataSnapshotBuilder {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
         let _paused = self.lock.lock().await;
         let data = self.shard.export().map_err(sm_read)?;
-        let applied: Applied = match self.shard.marker().map_err(sm_read)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(sm_read)?,
-            None => Applied::default(),
-        };
-        let meta = SnapshotMeta {
-            last_log_id: applied.last_applied,
-            last_membership: applied.membership.clone(),
-            snapshot_id: snapshot_id(self.group, &applied),
-        };
-        save_snapshot(&self.store, self.group, &meta, &data)?;
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(data),
-        })
+        let applied = read_applied(&self.shard)?;
+        finish_snapshot(&self.store, self.group, &applied, data)
     }
 }
 
@@ -274,16 +286,7 @@ pub struct MetaSnapshotBuilder {
 impl RaftSnapshotBuilder<TypeConfig> for MetaSnapshotBuilder {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
         let (applied, data) = self.snapshot.clone();
-        let meta = SnapshotMeta {
-            last_log_id: applied.last_applied,
-            last_membership: applied.membership.clone(),
-            snapshot_id: snapshot_id(self.group, &applied),
-        };
-        save_snapshot(&self.store, self.group, &meta, &data)?;
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(data),
-        })
+        finish_snapshot(&self.store, self.group, &applied, data)
     }
 }
 
