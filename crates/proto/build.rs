@@ -6,8 +6,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Build scripts run single-threaded, so setting the variable here is sound.
     std::env::set_var("PROTOC", protoc);
     let root = "../../proto";
-    let file = format!("{root}/tessera/node/v1/node.proto");
-    println!("cargo:rerun-if-changed={file}");
-    tonic_prost_build::configure().compile_protos(&[file.as_str()], &[root])?;
+    let files = [
+        format!("{root}/tessera/node/v1/node.proto"),
+        format!("{root}/tessera/dax/v1/dax.proto"),
+    ];
+    for file in &files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    tonic_prost_build::configure().compile_protos(&files, &[root.to_string()])?;
     Ok(())
 }

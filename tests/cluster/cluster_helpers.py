@@ -36,12 +36,14 @@ from e2e_helpers import ACCESS_KEY, REGION, SECRET_KEY, create_table, unique_nam
 SCRIPT = REPO / "scripts" / "cluster"
 NODE_BIN = os.environ.get("TESSERA_NODE_BIN") or str(REPO / "target" / "debug" / "tessera-node")
 ROUTER_BIN = os.environ.get("TESSERA_ROUTER_BIN") or str(REPO / "target" / "debug" / "tessera-router")
+DAX_BIN = os.environ.get("TESSERA_DAX_BIN") or str(REPO / "target" / "debug" / "tessera-dax")
 
 NODES = ["a1", "a2", "b1", "b2", "c1", "c2"]
 NODE_ID = {name: i + 1 for i, name in enumerate(NODES)}
 NODE_NAME = {i: name for name, i in NODE_ID.items()}
 NODE_AZ = {name: name[0] for name in NODES}
 ROUTERS = ["router1", "router2"]  # AZ a, AZ b
+DAXES = ["dax1", "dax2", "dax3"]  # AZ a, b, c (started with `scripts/cluster up --dax`)
 
 # Same as the e2e suite: no retries, a 5xx must surface. Shorter read timeout than e2e: a router
 # gives up on a shard after ~10 s, so 30 s without an answer is a hang, not a slow reply.
@@ -153,13 +155,26 @@ def retry_unavailable(fn, deadline: float, what: str, interval: float = 0.1):
 
 # --- the cluster -----------------------------------------------------------------------------------
 
+def free_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class Cluster:
     """A cluster started by scripts/cluster in `dir`. Always call down() (fixtures do)."""
 
-    def __init__(self, dir: pathlib.Path, node_args: str = "", faults: bool = True):
+    def __init__(self, dir: pathlib.Path, node_args: str = "", faults: bool = True, dax: bool = False,
+                 dax_args: str = ""):
         self.dir = pathlib.Path(dir)
         self.node_args = node_args
         self.faults = faults
+        self.dax = dax
+        self.dax_args = dax_args
         self.info: dict = {}
         self.blocked: dict[str, list[int]] = {}  # node -> ids it currently blocks
         self.extra_procs: list[subprocess.Popen] = []
@@ -171,6 +186,8 @@ class Cluster:
         env["TESSERA_NODE_ARGS"] = self.node_args
         env.setdefault("TESSERA_NODE_BIN", NODE_BIN)
         env.setdefault("TESSERA_ROUTER_BIN", ROUTER_BIN)
+        env.setdefault("TESSERA_DAX_BIN", DAX_BIN)
+        env["TESSERA_DAX_ARGS"] = self.dax_args
         return env
 
     def script(self, *args: str, timeout: float = 90, check: bool = True) -> subprocess.CompletedProcess:
@@ -187,12 +204,12 @@ class Cluster:
         return p
 
     def up(self) -> "Cluster":
-        for binary in (NODE_BIN, ROUTER_BIN):
+        for binary in (NODE_BIN, ROUTER_BIN) + ((DAX_BIN,) if self.dax else ()):
             if not os.path.exists(binary):
                 pytest.fail(f"{binary} not found (build the cluster binaries, or set TESSERA_NODE_BIN / "
-                            "TESSERA_ROUTER_BIN)", pytrace=False)
+                            "TESSERA_ROUTER_BIN / TESSERA_DAX_BIN)", pytrace=False)
         t0 = time.monotonic()
-        self.script("up", str(self.dir), timeout=120)
+        self.script("up", *(["--dax"] if self.dax else []), str(self.dir), timeout=120)
         self.reload()
         report(f"cluster up in {self.dir.name}: {time.monotonic() - t0:.1f}s"
                + (f" (node args: {self.node_args})" if self.node_args else ""))
@@ -342,22 +359,32 @@ class Cluster:
     def start_router(self, name: str, az: str, nodes: list[str], timeout: float = 30,
                      extra_args: list[str] | None = None) -> str:
         """Start another tessera-router over a subset of the nodes; returns its URL. Killed by down()."""
-        import socket
-
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        work = self.dir / name
-        work.mkdir(parents=True, exist_ok=True)
+        port = free_port()
         nodes_arg = ",".join(f"{NODE_ID[n]}={self.addr(n)}" for n in nodes)
         cmd = [ROUTER_BIN, "--listen", f"127.0.0.1:{port}", "--az", az, "--nodes", nodes_arg, *(extra_args or [])]
+        self.spawn(name, cmd, f"tessera-router listening on http://127.0.0.1:{port}", timeout)
+        return f"http://127.0.0.1:{port}"
+
+    def start_dax_standalone(self, name: str, extra_args: list[str], timeout: float = 30) -> str:
+        """Start a one-node DAX cluster of its own in front of both routers (its own cache
+        settings); returns its URL. Killed by down()."""
+        port, cport = free_port(), free_port()
+        routers = ",".join(self.url(r) for r in ROUTERS)
+        cmd = [DAX_BIN, "--node-id", "1", "--az", "a", "--listen", f"127.0.0.1:{port}",
+               "--cluster-listen", f"127.0.0.1:{cport}", "--peers", f"1@a=127.0.0.1:{port}:{cport}",
+               "--routers", routers, *extra_args]
+        self.spawn(name, cmd, f"tessera-dax 1 listening on http://127.0.0.1:{port}", timeout)
+        return f"http://127.0.0.1:{port}"
+
+    def spawn(self, name: str, cmd: list[str], want: str, timeout: float) -> subprocess.Popen:
+        """Start a process outside scripts/cluster and wait for its ready line on stdout."""
+        work = self.dir / name
+        work.mkdir(parents=True, exist_ok=True)
         log = open(work / "log", "ab")
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                              start_new_session=True)
         log.close()
         self.extra_procs.append(p)
-        want = f"tessera-router listening on http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         buf = b""
         fd = p.stdout.fileno()
@@ -380,7 +407,7 @@ class Cluster:
                     out.write(chunk)
 
         threading.Thread(target=drain, daemon=True).start()
-        return f"http://127.0.0.1:{port}"
+        return p
 
     # --- health between tests ---------------------------------------------------------------------
     def ensure_healthy(self, timeout: float = 60) -> None:
@@ -392,7 +419,7 @@ class Cluster:
             if n in self.blocked and self.alive(n):
                 self.fault(n, [])
         self.blocked.clear()
-        dead = [n for n in NODES + ROUTERS if not self.alive(n)]
+        dead = [n for n in NODES + ROUTERS + (DAXES if self.dax else []) if not self.alive(n)]
         if dead:
             self.start_many(dead)
 

@@ -14,12 +14,13 @@ use tessera_model::limits::REQUEST_BODY_BYTES_MAX;
 use tessera_model::{Error, ErrorKind, Result};
 use tracing::Instrument;
 
+use crate::client::RawReply;
 use crate::ops;
 use crate::request::parse_body;
 use crate::Backend;
 
-const TARGET_PREFIX: &str = "DynamoDB_20120810.";
-const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+pub(crate) const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+pub(crate) const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// The axum router serving the DynamoDB API (and `GET /` as a health check).
 pub fn router<B: Backend>(backend: Arc<B>) -> Router {
@@ -94,13 +95,34 @@ async fn handle<B: Backend>(
         );
     }
     match dispatch(&*backend, &headers, &body).await {
-        Ok(v) => json_response(StatusCode::OK, &v),
+        Ok(Reply::Json(v)) => json_response(StatusCode::OK, &v),
+        Ok(Reply::Raw(raw)) => raw_response(raw),
         Err(e) => error_response(&e),
     }
 }
 
+/// A backend's own answer, relayed as it came (status, body, `x-tessera-*` headers).
+fn raw_response(raw: RawReply) -> Response {
+    let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = respond(status, raw.body.to_vec(), CONTENT_TYPE);
+    for (name, value) in raw.headers {
+        if let (Ok(n), Ok(v)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    response
+}
+
+enum Reply {
+    Json(Value),
+    Raw(RawReply),
+}
+
 /// The service's order: JSON body, then the target, then the signature's presence.
-async fn dispatch<B: Backend>(backend: &B, headers: &HeaderMap, body: &[u8]) -> Result<Value> {
+async fn dispatch<B: Backend>(backend: &B, headers: &HeaderMap, body: &Bytes) -> Result<Reply> {
     let request = parse_body(body)?;
     let operation = headers
         .get("x-amz-target")
@@ -114,7 +136,11 @@ async fn dispatch<B: Backend>(backend: &B, headers: &HeaderMap, body: &[u8]) -> 
             "Request is missing Authentication Token",
         ));
     }
+    if let Some(raw) = backend.passthrough(operation, body, authorization).await {
+        return raw.map(Reply::Raw);
+    }
     ops::execute(backend, operation, &request)
         .instrument(tracing::debug_span!("request", operation))
         .await
+        .map(Reply::Json)
 }

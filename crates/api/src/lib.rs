@@ -10,14 +10,20 @@
 //! - `http`: the axum server, headers, authentication presence, dispatch.
 //! - `request`: member access with the service's error wording; constraint collection.
 //! - `error`: kind → `__type` + status (the one mapping).
+//! - `client`: the same wire format from the calling side (DAX → routers, tools), with
+//!   endpoint failover.
 //! - `ops::{table, item, read, batch}`: the operations.
 
+pub mod client;
 mod error;
 mod http;
 mod ops;
 mod request;
 
 use std::future::Future;
+
+use axum::body::Bytes;
+pub use client::{Client, RawReply};
 
 use tessera_model::ops::{DeleteItem, GetItem, Page, PutItem, Query, Scan, UpdateItem, WriteOutput, WriteRequest};
 use tessera_model::table::TableMeta;
@@ -48,4 +54,17 @@ pub trait Backend: Send + Sync + 'static {
         table: &TableMeta,
         requests: Vec<WriteRequest>,
     ) -> impl Future<Output = Result<Vec<WriteRequest>>> + Send;
+
+    /// A proxy's hook (the DAX tier): answer `operation` from the raw request, bypassing
+    /// decoding here, or None to decode and execute it as usual. Called after the JSON body,
+    /// the target and the signature's presence were checked.
+    fn passthrough(
+        &self,
+        operation: &str,
+        body: &Bytes,
+        authorization: &str,
+    ) -> impl Future<Output = Option<Result<RawReply>>> + Send {
+        let _ = (operation, body, authorization);
+        std::future::ready(None)
+    }
 }

@@ -5,6 +5,7 @@ mod local;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -45,6 +46,15 @@ enum Command {
         #[arg(long, conflicts_with = "data_dir")]
         in_memory: bool,
     },
+    /// Checks that an endpoint (tessera local, a router, a DAX node) answers the DynamoDB API:
+    /// exit status 0 when ListTables succeeds (for health checks).
+    Ping {
+        #[arg(long, default_value = "http://127.0.0.1:8000", env = "TESSERA_ENDPOINT")]
+        endpoint: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,6 +75,14 @@ fn main() -> ExitCode {
                 local::run(config, tessera_process::shutdown_signal())
                     .await
                     .map_err(|e| e.message)
+            }
+            Command::Ping { endpoint, timeout } => {
+                let client = tessera_api::Client::new(vec![endpoint.clone()], Duration::from_secs(timeout));
+                client
+                    .call_json("ListTables", &serde_json::json!({ "Limit": 1 }))
+                    .await
+                    .map(|_| println!("{endpoint}: ok"))
+                    .map_err(|e| format!("{endpoint}: {:?}: {}", e.kind, e.message))
             }
         }
     })

@@ -13,6 +13,9 @@ use tessera_model::{Error, ErrorKind, Result};
 use crate::request::Req;
 use crate::Backend;
 
+#[cfg(test)]
+pub use table::description;
+
 pub async fn execute<B: Backend>(backend: &B, operation: &str, body: &Value) -> Result<Value> {
     let req = Req::new(body)?;
     match operation {
