@@ -52,6 +52,9 @@ pub struct Client {
     timeout: Duration,
     /// Sent as `Authorization` on calls that carry none of the caller's.
     authorization: String,
+    /// How long a call keeps going round the endpoints (with backoff) while every one is
+    /// unreachable or answers 5xx. Zero: one pass.
+    retry_budget: Duration,
 }
 
 /// Enough of a SigV4 header for our services, which check only its presence today.
@@ -75,7 +78,16 @@ impl Client {
             http,
             timeout,
             authorization: DEFAULT_AUTHORIZATION.to_string(),
+            retry_budget: Duration::ZERO,
         }
+    }
+
+    /// Keeps retrying unavailability (connection errors, 5xx) for up to `budget` per call,
+    /// like an SDK's retries: a 5xx write may have been applied, so retried writes should be
+    /// idempotent (puts, deletes, SETs), as with any DynamoDB client.
+    pub fn with_retry_budget(mut self, budget: Duration) -> Client {
+        self.retry_budget = budget;
+        self
     }
 
     pub fn endpoints(&self) -> &[String] {
@@ -150,21 +162,29 @@ impl Client {
         if n == 0 {
             return Err(Error::new(ErrorKind::InternalServerError, "no endpoints configured"));
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut last: Option<RawReply> = None;
-        let mut last_error = String::new();
-        for i in 0..n {
-            let endpoint = &self.endpoints[(start + i) % n];
-            match self
-                .call_endpoint(endpoint, operation, body.clone(), authorization)
-                .await
-            {
-                Ok(reply) if reply.status < 500 => return Ok(reply),
-                Ok(reply) => last = Some(reply),
-                Err(e) => last_error = e,
+        let deadline = tokio::time::Instant::now() + self.retry_budget;
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let start = self.next.fetch_add(1, Ordering::Relaxed);
+            let mut last: Option<RawReply> = None;
+            let mut last_error = String::new();
+            for i in 0..n {
+                let endpoint = &self.endpoints[(start + i) % n];
+                match self
+                    .call_endpoint(endpoint, operation, body.clone(), authorization)
+                    .await
+                {
+                    Ok(reply) if reply.status < 500 => return Ok(reply),
+                    Ok(reply) => last = Some(reply),
+                    Err(e) => last_error = e,
+                }
             }
+            if tokio::time::Instant::now() + backoff > deadline {
+                return last.ok_or_else(|| Error::new(ErrorKind::InternalServerError, last_error));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(500));
         }
-        last.ok_or_else(|| Error::new(ErrorKind::InternalServerError, last_error))
     }
 
     /// A typed call: JSON in, JSON out, errors decoded into DynamoDB kinds.

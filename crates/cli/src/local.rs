@@ -116,13 +116,26 @@ pub struct LocalConfig {
 /// Runs until `shutdown` resolves; then stops accepting, finishes requests in flight and
 /// flushes the store.
 pub async fn run(config: LocalConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+    run_on(listener, config.data_dir, shutdown).await
+}
+
+/// [`run`] on a listener bound already (tests bind port 0 and read the address first).
+pub async fn run_on(
+    listener: tokio::net::TcpListener,
+    data_dir: Option<PathBuf>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let config = LocalConfig {
+        listen: listener.local_addr().map_err(|e| Error::internal(e.to_string()))?,
+        data_dir,
+    };
     let store = match &config.data_dir {
         Some(dir) => Store::open(dir).await?,
         None => Store::open_in_memory()?,
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
     let address = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     // The one line on stdout: scripts and tests wait for it.
     println!("tessera local listening on http://{address}");

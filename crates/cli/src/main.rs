@@ -1,6 +1,6 @@
 //! `tessera`: the command-line entry point. Thin: parses flags, sets up logging, calls `run`.
 
-mod local;
+use tessera_cli::local;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

@@ -14,19 +14,28 @@ pub const REFRESH_INTERVAL: Duration = Duration::from_secs(4);
 pub struct DaxClient {
     seeds: Vec<String>,
     timeout: Duration,
+    retry_budget: Duration,
     probe: Client,
     current: RwLock<Arc<Client>>,
 }
 
 impl DaxClient {
     /// Discovers the cluster from `seeds` (`http://host:port` of any nodes) and keeps the
-    /// node list fresh until the client is dropped.
-    pub async fn connect(seeds: Vec<String>, timeout: Duration) -> Result<Arc<DaxClient>, String> {
+    /// node list fresh until the client is dropped. Each call may take `timeout` per node and
+    /// keeps failing over for up to `retry_budget` (a primary election takes a few seconds).
+    pub async fn connect(
+        seeds: Vec<String>,
+        timeout: Duration,
+        retry_budget: Duration,
+    ) -> Result<Arc<DaxClient>, String> {
         let client = Arc::new(DaxClient {
             probe: Client::new(Vec::new(), Duration::from_secs(2)),
-            current: RwLock::new(Arc::new(Client::new(seeds.clone(), timeout))),
+            current: RwLock::new(Arc::new(
+                Client::new(seeds.clone(), timeout).with_retry_budget(retry_budget),
+            )),
             seeds,
             timeout,
+            retry_budget,
         });
         client.refresh().await?;
         let weak: Weak<DaxClient> = Arc::downgrade(&client);
@@ -63,7 +72,7 @@ impl DaxClient {
                         continue;
                     }
                     if nodes != self.client().endpoints() {
-                        let fresh = Arc::new(Client::new(nodes, self.timeout));
+                        let fresh = Arc::new(Client::new(nodes, self.timeout).with_retry_budget(self.retry_budget));
                         *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
                     }
                     return Ok(());
