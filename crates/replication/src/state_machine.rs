@@ -160,6 +160,14 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
                     let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
                     match self.shard.apply(&command, Some(&marker)) {
                         Ok(out) => CommandResult::Shard(Ok(out)),
+                        Err(e) if e.kind == tessera_model::ErrorKind::InternalServerError => return Err(sm_write(e)),
+                        Err(e) => CommandResult::Shard(Err(e)),
+                    }
+                }
+                EntryPayload::Normal(Command::ShardOnce { request, command }) => {
+                    let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
+                    match self.shard.apply_once(&request, &command, Some(&marker)) {
+                        Ok(out) => CommandResult::Shard(Ok(out)),
                         // Storage failures are fatal for the replica; DynamoDB errors are results.
                         Err(e) if e.kind == tessera_model::ErrorKind::InternalServerError => return Err(sm_write(e)),
                         Err(e) => CommandResult::Shard(Err(e)),

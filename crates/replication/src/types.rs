@@ -8,7 +8,7 @@ use std::io::Cursor;
 use serde::{Deserialize, Serialize};
 use tessera_model::ops::{GetItem, Page, Query, Scan, WriteOutput};
 use tessera_model::{Error, Item};
-use tessera_storage::{ShardCommand, TableRef};
+use tessera_storage::{RequestId, ShardCommand, TableRef};
 
 use crate::meta::{MetaCommand, MetaOutput};
 
@@ -30,12 +30,18 @@ impl fmt::Display for NodeInfo {
 pub enum Command {
     Shard(ShardCommand),
     Meta(MetaCommand),
+    /// A shard mutation applied at most once per request id (what routers propose, since
+    /// they retry proposals whose outcome they could not learn).
+    ShardOnce {
+        request: RequestId,
+        command: ShardCommand,
+    },
 }
 
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Command::Shard(_) => f.write_str("shard command"),
+            Command::Shard(_) | Command::ShardOnce { .. } => f.write_str("shard command"),
             Command::Meta(_) => f.write_str("meta command"),
         }
     }

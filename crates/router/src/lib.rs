@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tessera_api::Backend;
 use tessera_expr::Context;
@@ -26,7 +26,7 @@ use tessera_replication::{
     ClusterState, Command, CommandResult, MetaCommand, MetaOutput, PeerPool, ReadOp, ReadResult, ShardInfo, TableState,
     META_GROUP,
 };
-use tessera_storage::{segment_range, ShardCommand};
+use tessera_storage::{segment_range, RequestId, ShardCommand};
 
 /// Backoff between attempts on the same group, doubling up to the maximum.
 const BACKOFF_MIN: Duration = Duration::from_millis(25);
@@ -359,7 +359,14 @@ impl ClusterBackend {
     }
 
     async fn write(&self, shard: &ShardInfo, command: ShardCommand) -> Result<WriteOutput> {
-        let payload = serde_json::to_vec(&Command::Shard(command)).map_err(internal)?;
+        // One id for every attempt: a retry after an unknown outcome is applied at most once.
+        let request = RequestId {
+            id: uuid::Uuid::new_v4().as_u128(),
+            at_millis: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        };
+        let payload = serde_json::to_vec(&Command::ShardOnce { request, command }).map_err(internal)?;
         let bytes = self.route_shard(shard, &Call::Propose(payload), true).await?;
         match serde_json::from_slice::<CommandResult>(&bytes).map_err(internal)? {
             CommandResult::Shard(result) => result,

@@ -58,6 +58,27 @@ pub enum ShardCommand {
 
 /// Where the applied-log marker lives: inside table id 0's key space, which no table uses.
 const APPLIED_KEY: &[u8] = b"\0\0\0\0\0\0\0\0applied";
+/// Results of recent requests by id (`apply_once`), and the same ids by proposal time.
+const DEDUP_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedup/";
+const DEDUP_TIME_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedupt/";
+/// How long a request id is remembered (by the proposers' clocks): far beyond any router's
+/// retry budget.
+pub const DEDUP_WINDOW_MILLIS: u64 = 10 * 60 * 1000;
+/// Expired ids forgotten per apply (bounds the work of one apply).
+const DEDUP_EXPIRE_PER_APPLY: usize = 16;
+
+/// A request's identity for de-duplication: a router that retries a proposal whose outcome
+/// it could not learn (the leader died mid-call, after the entry reached a quorum) must not
+/// have it applied twice. `at_millis` is the proposer's clock, used only to forget old ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestId {
+    pub id: u128,
+    pub at_millis: u64,
+}
+
+fn dedup_key(id: u128) -> Vec<u8> {
+    [DEDUP_PREFIX, &id.to_be_bytes()[..]].concat()
+}
 
 pub const MSG_UPDATE_TOO_LARGE: &str = "Item size to update has exceeded the maximum allowed size";
 
@@ -216,13 +237,7 @@ impl Shard {
     /// command applied but unrecorded, or recorded but unapplied.
     pub fn apply(&self, command: &ShardCommand, marker: Option<&[u8]>) -> Result<WriteOutput> {
         let mut batch = sled::Batch::default();
-        let result = match command {
-            ShardCommand::Put { table, op } => self.put(table, op, &mut batch),
-            ShardCommand::Delete { table, op } => self.delete(table, op, &mut batch),
-            ShardCommand::Update { table, op } => self.update(table, op, &mut batch),
-            ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests, &mut batch),
-            ShardCommand::DropTable { table_id } => self.drop_table(*table_id, &mut batch),
-        };
+        let result = self.mutate(command, &mut batch);
         if result.is_err() {
             batch = sled::Batch::default();
         }
@@ -231,6 +246,69 @@ impl Shard {
         }
         self.tree.apply_batch(batch).map_err(sled_error)?;
         result
+    }
+
+    /// [`Shard::apply`] at most once per request id: a repeated id returns the first
+    /// application's result without applying again. The id and result are stored in the same
+    /// batch as the change (and travel in snapshots), so every replica de-duplicates alike.
+    pub fn apply_once(
+        &self,
+        request: &RequestId,
+        command: &ShardCommand,
+        marker: Option<&[u8]>,
+    ) -> Result<WriteOutput> {
+        let key = dedup_key(request.id);
+        if let Some(stored) = self.tree.get(&key).map_err(sled_error)? {
+            if let Some(marker) = marker {
+                self.set_marker(marker)?;
+            }
+            return serde_json::from_slice::<std::result::Result<WriteOutput, Error>>(&stored)
+                .map_err(|e| Error::internal(format!("stored request result: {e}")))?;
+        }
+        let mut batch = sled::Batch::default();
+        let result = self.mutate(command, &mut batch);
+        if result.is_err() {
+            batch = sled::Batch::default();
+        }
+        let stored = serde_json::to_vec(&result).map_err(|e| Error::internal(e.to_string()))?;
+        batch.insert(key, stored);
+        let time_key = [
+            DEDUP_TIME_PREFIX,
+            &request.at_millis.to_be_bytes()[..],
+            &request.id.to_be_bytes()[..],
+        ]
+        .concat();
+        batch.insert(time_key, &[][..]);
+        // Forget a few ids older than the window (deterministic: by the command's own time).
+        let horizon = request.at_millis.saturating_sub(DEDUP_WINDOW_MILLIS);
+        let horizon_key = [DEDUP_TIME_PREFIX, &horizon.to_be_bytes()[..]].concat();
+        for entry in self
+            .tree
+            .range(DEDUP_TIME_PREFIX.to_vec()..horizon_key)
+            .keys()
+            .take(DEDUP_EXPIRE_PER_APPLY)
+        {
+            let old = entry.map_err(sled_error)?;
+            if let Some(id) = old.get(DEDUP_TIME_PREFIX.len() + 8..) {
+                batch.remove([DEDUP_PREFIX, id].concat());
+            }
+            batch.remove(old);
+        }
+        if let Some(marker) = marker {
+            batch.insert(APPLIED_KEY, marker);
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)?;
+        result
+    }
+
+    fn mutate(&self, command: &ShardCommand, batch: &mut sled::Batch) -> Result<WriteOutput> {
+        match command {
+            ShardCommand::Put { table, op } => self.put(table, op, batch),
+            ShardCommand::Delete { table, op } => self.delete(table, op, batch),
+            ShardCommand::Update { table, op } => self.update(table, op, batch),
+            ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests, batch),
+            ShardCommand::DropTable { table_id } => self.drop_table(*table_id, batch),
+        }
     }
 
     /// Records the applied log position without a command (membership and blank entries).

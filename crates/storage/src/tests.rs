@@ -277,3 +277,65 @@ fn segment_ranges_cover_the_hash_space() {
     assert_eq!(a.1, Some(b.0));
     assert_eq!(segment_range(2, 3).1, None);
 }
+
+#[test]
+fn apply_once_applies_a_request_id_once_and_forgets_old_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let shard = Shard::open(&db, "dedup").unwrap();
+    let add = |n: &str| ShardCommand::Update {
+        table: table(),
+        op: UpdateItem {
+            table: "t".into(),
+            key: item(json!({"pk": {"S": "a"}, "sk": {"N": "1"}})),
+            update: Some("ADD n :one".into()),
+            options: WriteOptions {
+                placeholders: placeholders(json!({":one": {"N": n}})),
+                return_values: ReturnValues::AllNew,
+                ..WriteOptions::default()
+            },
+        },
+    };
+    let first = RequestId {
+        id: 1,
+        at_millis: 1_000,
+    };
+    let out = shard.apply_once(&first, &add("1"), None).unwrap();
+    // The retry of the same request: the first result again, and no second increment.
+    assert_eq!(shard.apply_once(&first, &add("1"), Some(b"m")).unwrap(), out);
+    assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"m"[..]));
+    let second = RequestId {
+        id: 2,
+        at_millis: 2_000,
+    };
+    let out2 = shard.apply_once(&second, &add("1"), None).unwrap();
+    assert_eq!(out2.attributes.unwrap()["n"], AttributeValue::N("2".parse().unwrap()));
+    // A failed condition is remembered as a failure too.
+    let failing = ShardCommand::Delete {
+        table: table(),
+        op: tessera_model::ops::DeleteItem {
+            table: "t".into(),
+            key: item(json!({"pk": {"S": "a"}, "sk": {"N": "1"}})),
+            options: WriteOptions {
+                condition: Some("attribute_not_exists(pk)".into()),
+                ..WriteOptions::default()
+            },
+        },
+    };
+    let third = RequestId {
+        id: 3,
+        at_millis: 3_000,
+    };
+    for _ in 0..2 {
+        let e = shard.apply_once(&third, &failing, None).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ConditionalCheckFailed);
+    }
+    // Ids older than the window are forgotten by later applies (by the proposals' own times).
+    let later = RequestId {
+        id: 4,
+        at_millis: 3_000 + DEDUP_WINDOW_MILLIS + 1,
+    };
+    shard.apply_once(&later, &add("1"), None).unwrap();
+    let out5 = shard.apply_once(&first, &add("1"), None).unwrap();
+    assert_eq!(out5.attributes.unwrap()["n"], AttributeValue::N("4".parse().unwrap()));
+}
