@@ -329,14 +329,17 @@ class Cluster:
                 out[n] = s
         return out
 
-    def fault(self, node: str, block_ids: list[int]) -> None:
+    def fault(self, node: str, block_ids: list[int], delay_ms: int = 0) -> None:
+        """Set a node's whole fault state: the nodes it drops Raft traffic with, and the delay it
+        adds to every Raft message it sends."""
         arg = ",".join(str(i) for i in block_ids)
-        p = subprocess.run([NODE_BIN, "fault", "--target", self.addr(node), "--block", arg],
+        p = subprocess.run([NODE_BIN, "fault", "--target", self.addr(node), "--block", arg,
+                            "--delay-ms", str(delay_ms)],
                            capture_output=True, text=True, timeout=15, stdin=subprocess.DEVNULL)
         if p.returncode != 0:
             pytest.fail(f"`tessera-node fault --target {self.addr(node)} --block {arg!r}` failed "
                         f"({p.returncode}): {p.stdout}{p.stderr}", pytrace=False)
-        if block_ids:
+        if block_ids or delay_ms:
             self.blocked[node] = list(block_ids)
         else:
             self.blocked.pop(node, None)

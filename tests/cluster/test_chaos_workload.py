@@ -55,3 +55,40 @@ def test_linearizable_through_leader_kill_and_az_partition(healthy, tmp_path):
     assert s["ok"] > 200, s
     report(f"chaos workload (kill a1, restart, cut off AZ c, heal): {s['ok']} ok, {s['failed']} failed, "
            f"{s['indeterminate']} indeterminate, 0 violations, 0 lost; longest gap {s['longest_gap_secs']:.1f}s")
+
+
+def test_delay_fault_slows_replication_and_keeps_history_linearizable(healthy, tmp_path):
+    """The application-level delay hook (netem is unavailable): every Raft message a node sends
+    waits first, so a write, which needs a quorum round, takes at least that long."""
+    from cluster_helpers import NODES, create_table, unique_name
+
+    cluster = healthy
+    table = unique_name("delay")
+    client = cluster.client("router1")
+    create_table(client, table)
+    # (Below the 300 ms heartbeat: openraft gives an AppendEntries one heartbeat interval, so a
+    # larger delay stalls replication altogether, as a link that slow would.)
+    delay = 0.12
+    history = tmp_path / "delay.jsonl"
+    w = run_workload(cluster, history, seconds=10)
+    try:
+        time.sleep(3)
+        for n in NODES:
+            cluster.fault(n, [], delay_ms=int(delay * 1000))
+        t0 = time.monotonic()
+        client.put_item(TableName=table, Item={"pk": {"S": "slow"}})
+        took = time.monotonic() - t0
+        for n in NODES:
+            cluster.fault(n, [])
+        out, _ = w.communicate(timeout=120)
+    finally:
+        for n in NODES:
+            cluster.fault(n, [])
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    assert took >= delay, f"a write under a {delay}s Raft delay took only {took:.3f}s"
+    assert w.returncode == 0, out
+    s = check(history)
+    assert s["violations"] == 0 and s["lost"] == 0, s
+    report(f"delay fault {delay}s on every node: a write took {took:.2f}s; workload {s['ok']} ok, 0 violations")

@@ -60,12 +60,15 @@ enum Command {
         #[arg(long)]
         target: String,
     },
-    /// Make a node drop Raft traffic to and from some nodes (`--block ""` heals).
+    /// Make a node drop Raft traffic to and from some nodes, and/or delay what it sends
+    /// (`--block "" --delay-ms 0` heals). Needs a node started with --enable-fault-injection.
     Fault {
         #[arg(long)]
         target: String,
         #[arg(long, default_value = "")]
         block: String,
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
     },
 }
 
@@ -147,7 +150,11 @@ async fn main_async(cli: Cli) -> Result<(), String> {
             println!("{}", String::from_utf8_lossy(&reply.into_inner().json));
             Ok(())
         }
-        Command::Fault { target, block } => {
+        Command::Fault {
+            target,
+            block,
+            delay_ms,
+        } => {
             let blocked_nodes = block
                 .split(',')
                 .filter(|s| !s.trim().is_empty())
@@ -155,7 +162,10 @@ async fn main_async(cli: Cli) -> Result<(), String> {
                 .collect::<Result<Vec<_>, _>>()?;
             client(&target)
                 .await?
-                .fault(FaultRequest { blocked_nodes })
+                .fault(FaultRequest {
+                    blocked_nodes,
+                    delay_ms,
+                })
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(())

@@ -212,9 +212,16 @@ impl Node for NodeService {
         if !self.registry.fault_injection_enabled() {
             return Err(Status::permission_denied("fault injection is disabled on this node"));
         }
-        let blocked = request.into_inner().blocked_nodes;
-        tracing::warn!(?blocked, "fault injection: dropping raft traffic");
+        let request = request.into_inner();
+        let blocked = request.blocked_nodes;
+        tracing::warn!(
+            ?blocked,
+            delay_ms = request.delay_ms,
+            "fault injection: dropping / delaying raft traffic"
+        );
         self.registry.set_blocked(blocked);
+        self.registry
+            .set_delay(std::time::Duration::from_millis(request.delay_ms));
         Ok(Response::new(FaultReply {}))
     }
 }

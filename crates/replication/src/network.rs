@@ -36,6 +36,8 @@ pub struct PeerPool {
     node_id: u64,
     channels: Mutex<HashMap<String, NodeClient<Channel>>>,
     blocked: RwLock<HashSet<u64>>,
+    /// Test-only latency added to every outgoing Raft message (milliseconds).
+    delay_ms: std::sync::atomic::AtomicU64,
 }
 
 impl PeerPool {
@@ -44,6 +46,7 @@ impl PeerPool {
             node_id,
             channels: Mutex::new(HashMap::new()),
             blocked: RwLock::new(HashSet::new()),
+            delay_ms: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -73,6 +76,15 @@ impl PeerPool {
         if let Ok(mut b) = self.blocked.write() {
             *b = nodes.into_iter().collect();
         }
+    }
+
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_ms
+            .store(delay.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn delay(&self) -> Duration {
+        Duration::from_millis(self.delay_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn is_blocked(&self, node: u64) -> bool {
@@ -157,6 +169,10 @@ impl GroupNetwork {
     async fn call(&self, kind: RaftKind, payload: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, CallError> {
         if self.pool.is_blocked(self.target) {
             return Err(CallError::Unreachable("blocked by fault injection".into()));
+        }
+        let delay = self.pool.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         let mut client = self.pool.client(&self.addr).map_err(CallError::Unreachable)?;
         let request = RaftRequest {

@@ -173,6 +173,10 @@ impl Registry {
         self.pool.set_blocked(nodes);
     }
 
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.pool.set_delay(delay);
+    }
+
     pub fn is_blocked(&self, node: u64) -> bool {
         self.pool.is_blocked(node)
     }
