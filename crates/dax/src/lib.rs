@@ -26,6 +26,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use openraft::storage::RaftLogStorage;
 use openraft::{Config, SnapshotPolicy};
 use serde_json::json;
 use tessera_api::client::Client;
@@ -33,11 +34,14 @@ use tessera_proto::dax::v1::dax_peer_server::{DaxPeer, DaxPeerServer};
 use tessera_proto::dax::v1::{
     raft_reply, AppliedReply, AppliedRequest, ProposeReply, ProposeRequest, RaftKind, RaftReply, RaftRequest,
 };
+use tessera_storage::NodeStore;
 use tokio::sync::watch;
 
 use crate::backend::{DaxBackend, COUNTED_OPS};
 use crate::cache::{Cache, CacheConfig};
-use crate::raft::{CacheStateMachine, DaxNode, DaxRaft, MemLog, NetworkFactory, Peers, SnapshotMessage, Updates};
+use crate::raft::{
+    CacheStateMachine, DaxLog, DaxNode, DaxRaft, NetworkFactory, Peers, SnapshotMessage, Updates, DAX_GROUP,
+};
 
 pub struct DaxSettings {
     pub node_id: u64,
@@ -47,7 +51,8 @@ pub struct DaxSettings {
     /// Router endpoints (`http://host:port`).
     pub routers: Vec<String>,
     pub cache: CacheConfig,
-    /// Where the Raft vote is kept across restarts (None: memory only).
+    /// Where the DAX group's Raft log and vote are kept across restarts (None: a temporary
+    /// directory, deleted on exit: a restart is then a new member without its vote).
     pub data_dir: Option<PathBuf>,
     pub heartbeat_ms: u64,
     pub election_min_ms: u64,
@@ -108,15 +113,17 @@ pub async fn run(
     }
     .validate()
     .map_err(|e| format!("raft config: {e}"))?;
-    let vote_file = match &settings.data_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            Some(dir.join("vote.json"))
-        }
-        None => None,
-    };
-    let log = MemLog::open(vote_file)?;
-    let restarted = log.has_vote();
+    let store = match &settings.data_dir {
+        Some(dir) => NodeStore::open(dir).await,
+        None => NodeStore::open_temporary(),
+    }
+    .map_err(|e| format!("DAX group storage: {}", e.message))?;
+    let mut log = DaxLog::new(DAX_GROUP, store.clone());
+    let restarted = log
+        .read_vote()
+        .await
+        .map_err(|e| format!("DAX group storage: {e}"))?
+        .is_some();
     let cache = Arc::new(Cache::new(settings.cache));
     let (applied_tx, applied_rx) = watch::channel(0u64);
     let peers = Arc::new(Peers::default());
@@ -125,14 +132,14 @@ pub async fn run(
         Arc::new(config),
         NetworkFactory(peers.clone()),
         log,
-        CacheStateMachine::new(cache.clone(), applied_tx),
+        CacheStateMachine::open(cache.clone(), store.clone(), applied_tx)?,
     )
     .await
     .map_err(|e| format!("raft: {e}"))?;
     if !restarted {
         // Every node of a new cluster initialises it with the same membership (openraft
         // accepts the same initial membership on each); a node that voted before is a member
-        // coming back and learns the membership from the primary.
+        // coming back with its log.
         if let Err(e) = raft.initialize(settings.peers.clone()).await {
             tracing::debug!(error = %e, "DAX group already initialised");
         }

@@ -43,7 +43,8 @@ struct Cli {
     /// Memory bound of the item and query caches together, in bytes.
     #[arg(long, default_value_t = 256 * 1024 * 1024)]
     cache_bytes: usize,
-    /// Keeps the Raft vote across restarts (recommended; the cache itself is memory only).
+    /// Keeps the DAX group's Raft log and vote across restarts (recommended; the cache itself
+    /// is memory only).
     #[arg(long, env = "TESSERA_DATA_DIR")]
     data_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 250)]

@@ -2,10 +2,14 @@
 //! the primary, its term is the leader session id clients see, and its log carries the cache
 //! updates of writes, so every node applies the same updates in the same order.
 //!
-//! Storage is memory: a cache node keeps no data across restarts, like DAX. The vote alone is
-//! kept in a small file when the node has a data directory, so a restarted node cannot vote
-//! twice in one term (two primaries). A node that comes back empty gets a snapshot, which for
-//! a cache means "start from an empty item cache" (snapshots carry no data).
+//! The log and vote are durable (the storage nodes' log store, in the DAX node's own sled
+//! database), so Raft's rules hold across restarts, even of every node at once; the cache
+//! itself is memory, like DAX's. Snapshots carry no data: a snapshot at index N stands for "the
+//! item cache as of N, emptied", which is always a correct cache. A restarted node starts from
+//! its last snapshot point and replays its log after it into the cache.
+
+// openraft's own error types are large; its traits return them, and so do our helpers.
+#![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,23 +17,21 @@ use std::fmt::Debug;
 // `declare_raft_types!` names `Cursor` in its defaults.
 #[allow(unused_imports)]
 use std::io::Cursor;
-use std::ops::RangeBounds;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openraft::error::{Fatal, NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
-use openraft::storage::{LogFlushed, RaftLogStorage, RaftSnapshotBuilder, RaftStateMachine};
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{
-    AnyError, Entry, EntryPayload, LogId, LogState, RaftLogReader, Snapshot, SnapshotMeta, StorageError,
-    StorageIOError, StoredMembership, Vote,
+    AnyError, Entry, EntryPayload, LogId, Snapshot, SnapshotMeta, StorageError, StorageIOError, StoredMembership, Vote,
 };
 use serde::{Deserialize, Serialize};
 use tessera_model::Item;
 use tessera_proto::dax::v1::dax_peer_client::DaxPeerClient;
 use tessera_proto::dax::v1::{raft_reply, RaftKind, RaftRequest};
+use tessera_storage::NodeStore;
 use tokio::sync::watch;
 use tonic::transport::{Channel, Endpoint};
 
@@ -87,139 +89,14 @@ fn any(e: impl fmt::Display) -> AnyError {
 }
 
 // ---------------------------------------------------------------------------------------
-// Log and vote
+// Log and vote: the storage nodes' log store (sled, group commit), as group 0 of the DAX
+// node's own small database.
 
-#[derive(Default)]
-struct LogInner {
-    log: BTreeMap<u64, Entry<DaxConfig>>,
-    purged: Option<LogId<u64>>,
-    vote: Option<Vote<u64>>,
-    committed: Option<LogId<u64>>,
-}
+pub type DaxLog = tessera_replication::log_store::LogStore<DaxConfig>;
 
-#[derive(Clone)]
-pub struct MemLog {
-    inner: Arc<Mutex<LogInner>>,
-    vote_file: Option<PathBuf>,
-}
-
-impl MemLog {
-    /// A log whose vote survives restarts in `vote_file` (when given).
-    pub fn open(vote_file: Option<PathBuf>) -> Result<MemLog, String> {
-        let mut inner = LogInner::default();
-        if let Some(path) = &vote_file {
-            match std::fs::read(path) {
-                Ok(bytes) => {
-                    inner.vote = Some(serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?)
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("{}: {e}", path.display())),
-            }
-        }
-        Ok(MemLog {
-            inner: Arc::new(Mutex::new(inner)),
-            vote_file,
-        })
-    }
-
-    /// True when this node voted before (it is a restart, not a new cluster member).
-    pub fn has_vote(&self) -> bool {
-        self.lock().vote.is_some()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-fn write_durably(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
-impl RaftLogReader<DaxConfig> for MemLog {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
-        &mut self,
-        range: RB,
-    ) -> StorageResult<Vec<Entry<DaxConfig>>> {
-        Ok(self.lock().log.range(range).map(|(_, e)| e.clone()).collect())
-    }
-}
-
-impl RaftLogStorage<DaxConfig> for MemLog {
-    type LogReader = MemLog;
-
-    async fn get_log_state(&mut self) -> StorageResult<LogState<DaxConfig>> {
-        let inner = self.lock();
-        let last = inner.log.last_key_value().map(|(_, e)| e.log_id).or(inner.purged);
-        Ok(LogState {
-            last_purged_log_id: inner.purged,
-            last_log_id: last,
-        })
-    }
-
-    async fn get_log_reader(&mut self) -> Self::LogReader {
-        self.clone()
-    }
-
-    async fn save_vote(&mut self, vote: &Vote<u64>) -> StorageResult<()> {
-        if let Some(path) = &self.vote_file {
-            let bytes = serde_json::to_vec(vote).map_err(|e| StorageIOError::write_vote(any(e)))?;
-            write_durably(path, &bytes).map_err(|e| StorageIOError::write_vote(any(e)))?;
-        }
-        self.lock().vote = Some(*vote);
-        Ok(())
-    }
-
-    async fn read_vote(&mut self) -> StorageResult<Option<Vote<u64>>> {
-        Ok(self.lock().vote)
-    }
-
-    async fn save_committed(&mut self, committed: Option<LogId<u64>>) -> StorageResult<()> {
-        self.lock().committed = committed;
-        Ok(())
-    }
-
-    async fn read_committed(&mut self) -> StorageResult<Option<LogId<u64>>> {
-        Ok(self.lock().committed)
-    }
-
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<DaxConfig>) -> StorageResult<()>
-    where
-        I: IntoIterator<Item = Entry<DaxConfig>> + Send,
-        I::IntoIter: Send,
-    {
-        {
-            let mut inner = self.lock();
-            for e in entries {
-                inner.log.insert(e.log_id.index, e);
-            }
-        }
-        callback.log_io_completed(Ok(()));
-        Ok(())
-    }
-
-    async fn truncate(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
-        self.lock().log.split_off(&log_id.index);
-        Ok(())
-    }
-
-    async fn purge(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
-        let mut inner = self.lock();
-        inner.purged = Some(log_id);
-        let keep = inner.log.split_off(&(log_id.index + 1));
-        inner.log = keep;
-        Ok(())
-    }
-}
+/// The one group of a DAX node's database.
+pub const DAX_GROUP: u64 = 0;
+const SNAPSHOT_TAG: &str = "dax_snapshot";
 
 // ---------------------------------------------------------------------------------------
 // State machine: the item cache
@@ -232,33 +109,59 @@ struct Applied {
 
 pub struct CacheStateMachine {
     cache: Arc<Cache>,
+    store: Arc<NodeStore>,
     applied: Applied,
     snapshot: Option<SnapshotMeta<u64, DaxNode>>,
     /// The last applied log index, for writers waiting to read their own write.
     applied_index: watch::Sender<u64>,
 }
 
+fn sm_error(e: impl fmt::Display) -> StorageError<u64> {
+    StorageIOError::write_state_machine(any(e)).into()
+}
+
 impl CacheStateMachine {
-    pub fn new(cache: Arc<Cache>, applied_index: watch::Sender<u64>) -> Self {
-        CacheStateMachine {
+    /// Starts from the last snapshot point recorded in `store` (an empty cache is the state
+    /// of any snapshot); openraft replays the log after it.
+    pub fn open(cache: Arc<Cache>, store: Arc<NodeStore>, applied_index: watch::Sender<u64>) -> Result<Self, String> {
+        let snapshot: Option<SnapshotMeta<u64, DaxNode>> = match store.get_state(DAX_GROUP, SNAPSHOT_TAG) {
+            Ok(Some(bytes)) => Some(serde_json::from_slice(&bytes).map_err(|e| e.to_string())?),
+            Ok(None) => None,
+            Err(e) => return Err(e.message),
+        };
+        let applied = snapshot.as_ref().map_or_else(Applied::default, |m| Applied {
+            last: m.last_log_id,
+            membership: m.last_membership.clone(),
+        });
+        Ok(CacheStateMachine {
             cache,
-            applied: Applied::default(),
-            snapshot: None,
+            store,
+            applied,
+            snapshot,
             applied_index,
-        }
+        })
     }
 
-    fn snapshot_of(&mut self) -> Snapshot<DaxConfig> {
+    fn save_snapshot(&mut self, meta: SnapshotMeta<u64, DaxNode>) -> StorageResult<()> {
+        let bytes = serde_json::to_vec(&meta).map_err(sm_error)?;
+        self.store
+            .put_state(DAX_GROUP, SNAPSHOT_TAG, &bytes)
+            .map_err(sm_error)?;
+        self.snapshot = Some(meta);
+        Ok(())
+    }
+
+    fn snapshot_of(&mut self) -> StorageResult<Snapshot<DaxConfig>> {
         let meta = SnapshotMeta {
             last_log_id: self.applied.last,
             last_membership: self.applied.membership.clone(),
             snapshot_id: format!("{}", self.applied.last.map_or(0, |l| l.index)),
         };
-        self.snapshot = Some(meta.clone());
-        Snapshot {
+        self.save_snapshot(meta.clone())?;
+        Ok(Snapshot {
             meta,
             snapshot: Box::default(),
-        }
+        })
     }
 }
 
@@ -269,14 +172,18 @@ pub fn apply_update(cache: &Cache, update: CacheUpdate, version: u64) {
     }
 }
 
-pub struct SnapshotBuilder(Snapshot<DaxConfig>);
+/// The snapshot as of when the builder was asked for (no data to copy: see the module doc).
+pub struct SnapshotBuilder(StorageResult<Snapshot<DaxConfig>>);
 
 impl RaftSnapshotBuilder<DaxConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<DaxConfig>> {
-        Ok(Snapshot {
-            meta: self.0.meta.clone(),
-            snapshot: Box::default(),
-        })
+        match &self.0 {
+            Ok(s) => Ok(Snapshot {
+                meta: s.meta.clone(),
+                snapshot: Box::default(),
+            }),
+            Err(e) => Err(e.clone()),
+        }
     }
 }
 
@@ -333,7 +240,7 @@ impl RaftStateMachine<DaxConfig> for CacheStateMachine {
             last: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
-        self.snapshot = Some(meta.clone());
+        self.save_snapshot(meta.clone())?;
         if let Some(last) = meta.last_log_id {
             self.applied_index.send_replace(last.index);
         }

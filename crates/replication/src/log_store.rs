@@ -4,21 +4,34 @@
 
 use std::fmt::Debug;
 use std::io;
+use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
-use openraft::{AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote};
+use openraft::{AnyError, Entry, LogId, LogState, RaftLogReader, RaftTypeConfig, StorageError, StorageIOError, Vote};
 use tessera_storage::NodeStore;
 
 use crate::types::TypeConfig;
 
 type StorageResult<T> = Result<T, StorageError<u64>>;
 
-#[derive(Clone)]
-pub struct LogStore {
+/// The log store of one group. Generic over the type configuration so other Raft groups of
+/// ours (the DAX tier's) keep their logs the same way.
+pub struct LogStore<C = TypeConfig> {
     group: u64,
     store: Arc<NodeStore>,
+    config: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for LogStore<C> {
+    fn clone(&self) -> Self {
+        LogStore {
+            group: self.group,
+            store: self.store.clone(),
+            config: PhantomData,
+        }
+    }
 }
 
 fn any(e: impl std::fmt::Display) -> AnyError {
@@ -33,9 +46,13 @@ fn write_err(e: impl std::fmt::Display) -> StorageError<u64> {
     StorageIOError::write_logs(any(e)).into()
 }
 
-impl LogStore {
+impl<C> LogStore<C> {
     pub fn new(group: u64, store: Arc<NodeStore>) -> Self {
-        LogStore { group, store }
+        LogStore {
+            group,
+            store,
+            config: PhantomData,
+        }
     }
 
     fn state<T: serde::de::DeserializeOwned>(&self, tag: &str) -> StorageResult<Option<T>> {
@@ -51,11 +68,14 @@ impl LogStore {
     }
 }
 
-impl RaftLogReader<TypeConfig> for LogStore {
+impl<C> RaftLogReader<C> for LogStore<C>
+where
+    C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+{
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
         &mut self,
         range: RB,
-    ) -> StorageResult<Vec<Entry<TypeConfig>>> {
+    ) -> StorageResult<Vec<Entry<C>>> {
         let lo = match range.start_bound() {
             Bound::Included(x) => *x,
             Bound::Excluded(x) => x.saturating_add(1),
@@ -75,14 +95,17 @@ impl RaftLogReader<TypeConfig> for LogStore {
     }
 }
 
-impl RaftLogStorage<TypeConfig> for LogStore {
-    type LogReader = LogStore;
+impl<C> RaftLogStorage<C> for LogStore<C>
+where
+    C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+{
+    type LogReader = LogStore<C>;
 
-    async fn get_log_state(&mut self) -> StorageResult<LogState<TypeConfig>> {
+    async fn get_log_state(&mut self) -> StorageResult<LogState<C>> {
         let purged: Option<LogId<u64>> = self.state("purged")?;
         let last = match self.store.last_entry(self.group).map_err(read_err)? {
             Some((_, bytes)) => {
-                let entry: Entry<TypeConfig> = serde_json::from_slice(&bytes).map_err(read_err)?;
+                let entry: Entry<C> = serde_json::from_slice(&bytes).map_err(read_err)?;
                 Some(entry.log_id)
             }
             None => purged,
@@ -119,9 +142,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.state::<Option<LogId<u64>>>("committed")?.flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> StorageResult<()>
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<C>) -> StorageResult<()>
     where
-        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
+        I: IntoIterator<Item = Entry<C>> + Send,
         I::IntoIter: Send,
     {
         let encoded = entries

@@ -48,6 +48,18 @@ fn shard_tree_name(group: u64) -> String {
 }
 
 impl NodeStore {
+    /// A database that lives in a temporary directory and is deleted when dropped (for
+    /// processes told to keep nothing). Must run inside a tokio runtime.
+    pub fn open_temporary() -> Result<Arc<NodeStore>> {
+        let db = sled::Config::new().temporary(true).open().map_err(sled_error)?;
+        Ok(Arc::new(NodeStore {
+            log: db.open_tree("raft_log").map_err(sled_error)?,
+            state: db.open_tree("raft_state").map_err(sled_error)?,
+            flusher: Flusher::start(db.clone()),
+            db,
+        }))
+    }
+
     /// Opens (or creates) the node's database. Must run inside a tokio runtime.
     pub async fn open(dir: &Path) -> Result<Arc<NodeStore>> {
         let db = open_with_lock_retry(&sled::Config::new().path(dir)).await?;
