@@ -56,7 +56,8 @@ struct Cli {
     /// Milliseconds a router call may take before the next router is tried.
     #[arg(long, default_value_t = 15_000)]
     upstream_timeout_ms: u64,
-    #[arg(long, env = "TESSERA_LOG_JSON")]
+    #[arg(long, env = "TESSERA_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    /// JSON logs (also TESSERA_LOG_JSON=1/true/yes).
     log_json: bool,
 }
 

@@ -16,7 +16,8 @@ use tessera_replication::{NodeInfo, RaftSettings};
 #[command(name = "tessera-node", version, about = "Tessera storage node")]
 struct Cli {
     /// Log as JSON lines instead of human-readable text (stderr).
-    #[arg(long, global = true, env = "TESSERA_LOG_JSON")]
+    #[arg(long, global = true, env = "TESSERA_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    /// JSON logs (also TESSERA_LOG_JSON=1/true/yes).
     log_json: bool,
     #[command(subcommand)]
     command: Command,

@@ -28,7 +28,8 @@ struct Cli {
     /// How long a request may spend finding a shard's leader or a replica.
     #[arg(long, default_value_t = 10_000)]
     retry_budget_ms: u64,
-    #[arg(long, env = "TESSERA_LOG_JSON")]
+    #[arg(long, env = "TESSERA_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
+    /// JSON logs (also TESSERA_LOG_JSON=1/true/yes).
     log_json: bool,
     /// Talk only to the nodes in --nodes (models a router that can reach only those; tests).
     #[arg(long)]
