@@ -149,7 +149,8 @@ class Server:
             cmd.append("--in-memory")
         else:
             cmd += ["--data-dir", str(self.data_dir)]
-        return cmd
+        # e.g. TESSERA_LOCAL_ARGS="--engine raft": the same suite on the cluster's code path.
+        return cmd + os.environ.get("TESSERA_LOCAL_ARGS", "").split()
 
     def start(self) -> "Server":
         assert self.proc is None or self.proc.poll() is not None, "server already running"

@@ -1,4 +1,6 @@
-//! The `tessera` command's library half: `local` (the embedded all-in-one server), so tests of
-//! other crates can run a real `tessera local` in process.
+//! The `tessera` command's library half: `local` (the embedded all-in-one server) and
+//! `local_raft` (the cluster's node and router in one process, single-replica groups), so
+//! tests of other crates can run a real `tessera local` in process.
 
 pub mod local;
+pub mod local_raft;

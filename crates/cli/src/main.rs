@@ -1,6 +1,6 @@
 //! `tessera`: the command-line entry point. Thin: parses flags, sets up logging, calls `run`.
 
-use tessera_cli::local;
+use tessera_cli::{local, local_raft};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -21,6 +21,12 @@ struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Engine {
+    Embedded,
+    Raft,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -45,6 +51,10 @@ enum Command {
         /// Keep data in memory only (nothing survives a restart).
         #[arg(long, conflicts_with = "data_dir")]
         in_memory: bool,
+        /// `embedded`: the shard engine directly (fastest). `raft`: the cluster's code, a
+        /// storage node with single-replica Raft groups and a router, in this process.
+        #[arg(long, value_enum, default_value_t = Engine::Embedded, env = "TESSERA_ENGINE")]
+        engine: Engine,
     },
     /// Checks that an endpoint (tessera local, a router, a DAX node) answers the DynamoDB API:
     /// exit status 0 when ListTables succeeds (for health checks).
@@ -59,7 +69,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tessera_process::init_logging(matches!(cli.log_format, LogFormat::Json), "info");
+    tessera_process::init_logging(matches!(cli.log_format, LogFormat::Json), "info,openraft=warn");
     tessera_process::run_main("tessera", async {
         match cli.command {
             Command::Local {
@@ -67,14 +77,22 @@ fn main() -> ExitCode {
                 port,
                 data_dir,
                 in_memory,
+                engine,
             } => {
                 let config = local::LocalConfig {
                     listen: SocketAddr::new(host, port),
                     data_dir: (!in_memory).then_some(data_dir),
                 };
-                local::run(config, tessera_process::shutdown_signal())
-                    .await
-                    .map_err(|e| e.message)
+                match engine {
+                    Engine::Embedded => local::run(config, tessera_process::shutdown_signal()).await,
+                    Engine::Raft => {
+                        let listener = tokio::net::TcpListener::bind(config.listen)
+                            .await
+                            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+                        local_raft::run_on(listener, config.data_dir, tessera_process::shutdown_signal()).await
+                    }
+                }
+                .map_err(|e| e.message)
             }
             Command::Ping { endpoint, timeout } => {
                 let client = tessera_api::Client::new(vec![endpoint.clone()], Duration::from_secs(timeout));
