@@ -4,8 +4,12 @@
 //! into model types; [`Client::call`] sends a raw body for pass-through.
 //!
 //! Failover: a client holds several endpoints (routers, or DAX nodes) and starts each call at
-//! the next one in turn; a call that cannot connect, or that gets a 5xx, moves on to the next
-//! endpoint until every endpoint was tried once. 4xx answers are the caller's and never retried.
+//! the next one in turn. A read (or any call marked idempotent) that cannot connect, times
+//! out or gets a 5xx moves on to the next endpoint until every endpoint was tried once. A write
+//! moves on only when it certainly was not applied: the connection could not be made, or the
+//! answer was 503 (our services' "not applied, unavailable"); after a timeout or a 500 its
+//! outcome is unknown, and sending it again could apply it twice. 4xx answers are the
+//! caller's and never retried.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -41,6 +45,29 @@ impl RawReply {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Whether a failed call may be sent again elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads and other calls that can be repeated without effect.
+    Idempotent,
+    /// Writes: repeat only what certainly was not applied.
+    Once,
+}
+
+/// A failed exchange with one endpoint.
+#[derive(Debug)]
+pub struct CallFailure {
+    pub message: String,
+    /// False when the request certainly never reached the server (no connection).
+    pub sent: bool,
+}
+
+impl std::fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -102,15 +129,20 @@ impl Client {
         operation: &str,
         body: Bytes,
         authorization: Option<&str>,
-    ) -> std::result::Result<RawReply, String> {
+    ) -> std::result::Result<RawReply, CallFailure> {
+        let failed = |message: String, sent: bool| CallFailure { message, sent };
         let request = axum::http::Request::post(format!("{endpoint}/"))
             .header("content-type", CONTENT_TYPE)
             .header("x-amz-target", format!("{TARGET_PREFIX}{operation}"))
             .header("authorization", authorization.unwrap_or(&self.authorization))
             .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| failed(e.to_string(), false))?;
         let exchange = async {
-            let response = self.http.request(request).await.map_err(|e| e.to_string())?;
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| failed(e.to_string(), !e.is_connect()))?;
             let status = response.status().as_u16();
             let headers = response
                 .headers()
@@ -122,13 +154,16 @@ impl Client {
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| failed(e.to_string(), true))?
                 .to_bytes();
             Ok(RawReply { status, body, headers })
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(r) => r,
-            Err(_) => Err(format!("no answer from {endpoint} within {:?}", self.timeout)),
+            Err(_) => Err(failed(
+                format!("no answer from {endpoint} within {:?}", self.timeout),
+                true,
+            )),
         }
     }
 
@@ -155,9 +190,15 @@ impl Client {
             .map_err(|_| format!("no answer from {endpoint} within {:?}", self.timeout))?
     }
 
-    /// Sends a raw request, failing over between endpoints on connection errors and 5xx.
-    /// The last answer (or an InternalServerError naming the last failure) is returned.
-    pub async fn call(&self, operation: &str, body: Bytes, authorization: Option<&str>) -> Result<RawReply> {
+    /// Sends a raw request, failing over between endpoints as `retry` allows (see the module
+    /// doc). The last answer (or an InternalServerError naming the last failure) is returned.
+    pub async fn call(
+        &self,
+        operation: &str,
+        body: Bytes,
+        authorization: Option<&str>,
+        retry: Retry,
+    ) -> Result<RawReply> {
         let n = self.endpoints.len();
         if n == 0 {
             return Err(Error::new(ErrorKind::InternalServerError, "no endpoints configured"));
@@ -175,8 +216,15 @@ impl Client {
                     .await
                 {
                     Ok(reply) if reply.status < 500 => return Ok(reply),
+                    Ok(reply) if retry == Retry::Once && reply.status != 503 => return Ok(reply),
                     Ok(reply) => last = Some(reply),
-                    Err(e) => last_error = e,
+                    Err(e) if retry == Retry::Once && e.sent => {
+                        return Err(Error::new(
+                            ErrorKind::InternalServerError,
+                            format!("outcome unknown: {}", e.message),
+                        ))
+                    }
+                    Err(e) => last_error = e.message,
                 }
             }
             if tokio::time::Instant::now() + backoff > deadline {
@@ -191,7 +239,9 @@ impl Client {
     pub async fn call_json(&self, operation: &str, request: &Value) -> Result<Value> {
         let body =
             serde_json::to_vec(request).map_err(|e| Error::new(ErrorKind::InternalServerError, e.to_string()))?;
-        let reply = self.call(operation, Bytes::from(body), None).await?;
+        let reply = self
+            .call(operation, Bytes::from(body), None, retry_of(operation))
+            .await?;
         decode_reply(&reply)
     }
 
@@ -294,6 +344,24 @@ impl Client {
             }
         }
         Ok(left)
+    }
+}
+
+/// How an operation may be retried: writes (and control-plane changes) at most once.
+pub fn retry_of(operation: &str) -> Retry {
+    match operation {
+        "PutItem"
+        | "UpdateItem"
+        | "DeleteItem"
+        | "BatchWriteItem"
+        | "TransactWriteItems"
+        | "ExecuteStatement"
+        | "BatchExecuteStatement"
+        | "ExecuteTransaction"
+        | "CreateTable"
+        | "DeleteTable"
+        | "UpdateTable" => Retry::Once,
+        _ => Retry::Idempotent,
     }
 }
 

@@ -42,8 +42,9 @@ enum Command {
         concurrency: usize,
         #[arg(long, default_value_t = 30)]
         duration_secs: u64,
-        /// Keeps each key's history small enough to check quickly.
-        #[arg(long, default_value_t = 200)]
+        /// Keeps each key's history small enough to check quickly (workers stop early when
+        /// every key has this many).
+        #[arg(long, default_value_t = 1000)]
         max_ops_per_key: usize,
         /// Seconds before a request counts as indeterminate (routers give up after ~10 s).
         #[arg(long, default_value_t = 15)]
@@ -55,10 +56,17 @@ enum Command {
         /// Print the summary as one JSON line too.
         #[arg(long)]
         json: bool,
+        /// Fail unless at least this many operations succeeded.
+        #[arg(long, default_value_t = 1)]
+        min_ok: usize,
+        /// Fail unless some operation succeeded this many seconds after the workload began
+        /// (so the history spans the fault and its healing).
+        #[arg(long)]
+        require_ok_after_secs: Option<f64>,
     },
 }
 
-fn check(path: &PathBuf, json: bool) -> Result<bool, String> {
+fn check(path: &PathBuf, json: bool, min_ok: usize, ok_after: Option<f64>) -> Result<bool, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let events = history::parse(&text)?;
     let report = checker::check(&events)?;
@@ -109,14 +117,37 @@ fn check(path: &PathBuf, json: bool) -> Result<bool, String> {
             })
         );
     }
-    Ok(report.violations() == 0 && report.lost() == 0)
+    let mut covered = true;
+    if report.ok < min_ok {
+        println!("TOO FEW successful operations: {} < {min_ok}", report.ok);
+        covered = false;
+    }
+    if let Some(after) = ok_after {
+        let last_ok = events
+            .iter()
+            .filter(|e| e.kind == history::EventType::Ok)
+            .map(|e| e.time)
+            .max()
+            .unwrap_or(0) as f64
+            / 1e9;
+        if last_ok < after {
+            println!("NO successful operation after {after:.1}s (the last at {last_ok:.1}s): the run missed the fault");
+            covered = false;
+        }
+    }
+    Ok(report.violations() == 0 && report.lost() == 0 && covered)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tessera_process::init_logging(false, "warn");
     let result = match cli.command {
-        Command::Check { history, json } => check(&history, json),
+        Command::Check {
+            history,
+            json,
+            min_ok,
+            require_ok_after_secs,
+        } => check(&history, json, min_ok, require_ok_after_secs),
         Command::Workload {
             endpoints,
             history,

@@ -171,9 +171,12 @@ impl DaxBackend {
         }
     }
 
-    /// Puts a write's cache updates through the group's log: here when this node is the
-    /// primary, else at the primary. If that fails (no quorum, no primary), the keys are at
-    /// least dropped from this node's cache; the write itself stands.
+    /// Puts a write's cache updates through the group's log, so every node applies them in
+    /// the same order. As the primary, the images themselves (this node's per-key locks order
+    /// them with its other writes of those keys). Otherwise (no longer the primary, or the
+    /// proposal failed) only invalidations, at whichever node is primary now, retried while one
+    /// is being elected: an image could race with the new primary's own writes of the same key.
+    /// If even that fails, the keys are at least invalidated here; the write itself stands.
     async fn propose(&self, updates: Vec<CacheUpdate>) {
         if updates.is_empty() {
             return;
@@ -184,21 +187,46 @@ impl DaxBackend {
                 CacheUpdate::Set { key, .. } | CacheUpdate::Invalidate { key } => key.clone(),
             })
             .collect();
-        let applied = match self.primary(APPLY_WAIT).await {
-            Some((leader, _)) if leader == self.node_id => {
-                matches!(
-                    tokio::time::timeout(APPLY_WAIT, self.raft.client_write(Updates(updates))).await,
-                    Ok(Ok(_))
-                )
+        if self.is_primary()
+            && matches!(
+                tokio::time::timeout(APPLY_WAIT, self.raft.client_write(Updates(updates))).await,
+                Ok(Ok(_))
+            )
+        {
+            return;
+        }
+        let invalidations: Vec<CacheUpdate> = keys
+            .iter()
+            .map(|key| CacheUpdate::Invalidate { key: key.clone() })
+            .collect();
+        let deadline = tokio::time::Instant::now() + PRIMARY_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let done = match self.primary(left).await {
+                Some((leader, _)) if leader == self.node_id => {
+                    let write = self.raft.client_write(Updates(invalidations.clone()));
+                    matches!(tokio::time::timeout(APPLY_WAIT, write).await, Ok(Ok(_)))
+                }
+                Some((_, node)) => self
+                    .propose_remote(&node.cluster, invalidations.clone())
+                    .await
+                    .is_some(),
+                None => false,
+            };
+            if done {
+                return;
             }
-            Some((_, node)) => self.propose_remote(&node.cluster, updates).await.is_some(),
-            None => false,
-        };
-        if !applied {
-            tracing::warn!(keys = keys.len(), "cache update not replicated; invalidating locally");
-            for k in keys {
-                self.cache.invalidate_item(&k);
+            if tokio::time::Instant::now() >= deadline {
+                break;
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tracing::warn!(keys = keys.len(), "cache update not replicated; invalidating locally");
+        // Newer than anything applied here, so no fill that began earlier can bring back an
+        // image older than the write; the next update through the log replaces it.
+        let version = *self.applied.borrow() + 1;
+        for k in keys {
+            self.cache.invalidate_item(&k, version);
         }
     }
 
@@ -225,7 +253,7 @@ impl DaxBackend {
     async fn forward_write(&self, operation: &str, body: &Bytes, authorization: &str) -> Result<RawReply> {
         let (_, primary) = self.primary(PRIMARY_WAIT).await.ok_or_else(|| {
             Error::new(
-                ErrorKind::InternalServerError,
+                ErrorKind::ServiceUnavailable,
                 "No primary DAX node is available to accept writes; retry",
             )
         })?;
@@ -235,7 +263,15 @@ impl DaxBackend {
             .direct
             .call_endpoint(&endpoint, operation, body.clone(), Some(authorization))
             .await
-            .map_err(|e| Error::new(ErrorKind::InternalServerError, format!("primary DAX node: {e}")))?;
+            .map_err(|e| {
+                // Not sent at all: certainly not applied, so the client may retry it (503).
+                let kind = if e.sent {
+                    ErrorKind::InternalServerError
+                } else {
+                    ErrorKind::ServiceUnavailable
+                };
+                Error::new(kind, format!("primary DAX node: {}", e.message))
+            })?;
         if reply.status == 200 {
             if let Ok(mut client) = self.peers.client(&primary.cluster) {
                 let mut request = tonic::Request::new(tessera_proto::dax::v1::AppliedRequest {});
@@ -391,16 +427,19 @@ impl Backend for DaxBackend {
         let item = match self.cache.get_item(&key) {
             ItemLookup::Hit(item) => item,
             ItemLookup::Miss => {
-                // Stamped with what was applied before the read: a write-through applied
-                // meanwhile is newer and wins over this fill.
+                // Stamped with what was applied before the read: a write-through or
+                // invalidation applied meanwhile is newer and wins over this fill. Misses read
+                // storage strongly consistently, so a fill is never older than a write
+                // acknowledged before the miss (eventual reads may lag by a heartbeat).
                 let version = *self.applied.borrow();
                 let full = GetItem {
                     projection: None,
                     placeholders: Placeholders::default(),
+                    consistent: true,
                     ..op.clone()
                 };
                 let item = self.upstream.get_item(&full).await?;
-                self.cache.put_item(key, item.clone(), version);
+                self.cache.fill_item(key, item.clone(), version);
                 item.map(Arc::new)
             }
         };
@@ -416,7 +455,8 @@ impl Backend for DaxBackend {
         if let Some(page) = self.cache.get_query(&key, false) {
             return Ok((*page).clone());
         }
-        let page = self.upstream.query(&op).await?;
+        // Misses read strongly consistently (see get_item); the cache key is the request as sent.
+        let page = self.upstream.query(&Query { consistent: true, ..op }).await?;
         self.cache.put_query(key, page.clone());
         Ok(page)
     }
@@ -429,7 +469,7 @@ impl Backend for DaxBackend {
         if let Some(page) = self.cache.get_query(&key, true) {
             return Ok((*page).clone());
         }
-        let page = self.upstream.scan(&op).await?;
+        let page = self.upstream.scan(&Scan { consistent: true, ..op }).await?;
         self.cache.put_query(key, page.clone());
         Ok(page)
     }
@@ -471,6 +511,15 @@ impl Backend for DaxBackend {
             return Some(self.forward_write(operation, body, authorization).await);
         }
         // Control plane, transactions, anything else: storage answers, nothing is cached.
-        Some(self.upstream.call(operation, body.clone(), Some(authorization)).await)
+        Some(
+            self.upstream
+                .call(
+                    operation,
+                    body.clone(),
+                    Some(authorization),
+                    tessera_api::client::retry_of(operation),
+                )
+                .await,
+        )
     }
 }

@@ -8,7 +8,9 @@
 //! (reads do not extend it). When the bytes held pass the budget, least recently used entries
 //! go first, across both caches (query entries first, then items, by recency within each).
 //! Item entries carry the log index of the cache update that wrote them, so a slow miss fill
-//! never overwrites a newer write-through image.
+//! never overwrites a newer write-through image: an invalidation leaves a versioned tombstone
+//! (a miss, but it still rejects older fills), and clearing or evicting raises a floor below
+//! which fills are refused.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,6 +34,8 @@ pub struct CacheConfig {
 
 struct ItemEntry {
     item: Option<Arc<Item>>,
+    /// False: a tombstone left by an invalidation (reads miss; older fills are refused).
+    valid: bool,
     version: u64,
     written: Instant,
     bytes: usize,
@@ -47,6 +51,9 @@ struct Inner {
     items: LruCache<Vec<u8>, ItemEntry>,
     queries: LruCache<Vec<u8>, QueryEntry>,
     bytes: usize,
+    /// Fills stamped below this are refused: entries up to it were dropped (cleared or
+    /// evicted) and a fill that started earlier could be older than what was dropped.
+    fill_floor: u64,
 }
 
 /// Counters exported on `/metrics` (names follow DAX's CloudWatch metrics).
@@ -88,6 +95,7 @@ impl Cache {
                 items: LruCache::unbounded(),
                 queries: LruCache::unbounded(),
                 bytes: 0,
+                fill_floor: 0,
             }),
             stats: CacheStats::default(),
         }
@@ -106,6 +114,10 @@ impl Cache {
         let now = Instant::now();
         let mut inner = self.lock();
         let found = match inner.items.get(key) {
+            Some(e) if !e.valid => {
+                self.stats.item_misses.fetch_add(1, Ordering::Relaxed);
+                return ItemLookup::Miss;
+            }
             Some(e) if !expired(e.written, self.config.item_ttl, now) => Some(e.item.clone()),
             Some(_) => None,
             None => {
@@ -134,19 +146,33 @@ impl Cache {
         }
     }
 
-    /// Stores an item image (None: known missing) written at log index `version`. A fill
-    /// from a storage read passes the index applied when its read began, so it loses to any
-    /// write-through applied since.
+    /// Stores an item image (None: known missing) written by the cache update at log index
+    /// `version`.
     pub fn put_item(&self, key: Vec<u8>, item: Option<Item>, version: u64) {
+        self.store_item(key, item, true, version, false);
+    }
+
+    /// Stores what a miss read from storage; `version` is the log index applied when the read
+    /// began, so the fill loses to any write-through or invalidation applied since.
+    pub fn fill_item(&self, key: Vec<u8>, item: Option<Item>, version: u64) {
+        self.store_item(key, item, true, version, true);
+    }
+
+    fn store_item(&self, key: Vec<u8>, item: Option<Item>, valid: bool, version: u64, fill: bool) {
         let bytes = key.len() + item.as_ref().map_or(0, item_size) + ENTRY_OVERHEAD;
         let mut inner = self.lock();
+        if fill && version < inner.fill_floor {
+            return;
+        }
         if let Some(old) = inner.items.peek(&key) {
-            if old.version > version {
+            // A fill must be strictly newer than a write or invalidation it could have missed.
+            if old.version > version || (fill && !old.valid && old.version >= version) {
                 return;
             }
         }
         let entry = ItemEntry {
             item: item.map(Arc::new),
+            valid,
             version,
             written: Instant::now(),
             bytes,
@@ -158,12 +184,10 @@ impl Cache {
         self.evict(&mut inner);
     }
 
-    /// Drops an item entry (its new image is unknown).
-    pub fn invalidate_item(&self, key: &[u8]) {
-        let mut inner = self.lock();
-        if let Some(e) = inner.items.pop(key) {
-            inner.bytes -= e.bytes;
-        }
+    /// Marks an item's image unknown as of log index `version`: reads miss, and fills that
+    /// began before it are refused.
+    pub fn invalidate_item(&self, key: &[u8], version: u64) {
+        self.store_item(key.to_vec(), None, false, version, false);
     }
 
     pub fn get_query(&self, key: &[u8], scan: bool) -> Option<Arc<Page>> {
@@ -218,12 +242,14 @@ impl Cache {
         self.evict(&mut inner);
     }
 
-    /// Forgets every item (a replica installing a snapshot starts from an empty item cache).
-    pub fn clear_items(&self) {
+    /// Forgets every item as of log index `version` (a snapshot installed, a new primary's
+    /// term begun); fills that began before it are refused.
+    pub fn clear_items(&self, version: u64) {
         let mut inner = self.lock();
         let freed: usize = inner.items.iter().map(|(_, e)| e.bytes).sum();
         inner.items.clear();
         inner.bytes -= freed;
+        inner.fill_floor = inner.fill_floor.max(version);
     }
 
     fn evict(&self, inner: &mut Inner) {
@@ -232,7 +258,10 @@ impl Cache {
             let freed = match inner.queries.pop_lru() {
                 Some((_, e)) => e.bytes,
                 None => match inner.items.pop_lru() {
-                    Some((_, e)) => e.bytes,
+                    Some((_, e)) => {
+                        inner.fill_floor = inner.fill_floor.max(e.version);
+                        e.bytes
+                    }
                     None => break,
                 },
             };
@@ -279,8 +308,25 @@ mod tests {
         assert_eq!(c.stats.item_hits.load(Ordering::Relaxed), 1);
         assert_eq!(c.stats.item_negative_hits.load(Ordering::Relaxed), 1);
         assert_eq!(c.stats.item_misses.load(Ordering::Relaxed), 1);
-        c.invalidate_item(b"k");
+        c.invalidate_item(b"k", 2);
         assert!(matches!(c.get_item(b"k"), ItemLookup::Miss));
+    }
+
+    #[test]
+    fn fills_older_than_an_invalidation_or_a_clear_are_refused() {
+        let c = cache(60_000, 1 << 20);
+        c.put_item(b"k".to_vec(), Some(item("a")), 5);
+        c.invalidate_item(b"k", 7);
+        // A miss whose read began at index 6 (before the invalidation) may hold the old value.
+        c.fill_item(b"k".to_vec(), Some(item("a")), 6);
+        assert!(matches!(c.get_item(b"k"), ItemLookup::Miss));
+        c.fill_item(b"k".to_vec(), Some(item("b")), 8);
+        assert!(matches!(c.get_item(b"k"), ItemLookup::Hit(Some(_))));
+        c.clear_items(20);
+        c.fill_item(b"other".to_vec(), Some(item("x")), 19);
+        assert!(matches!(c.get_item(b"other"), ItemLookup::Miss));
+        c.fill_item(b"other".to_vec(), Some(item("x")), 20);
+        assert!(matches!(c.get_item(b"other"), ItemLookup::Hit(Some(_))));
     }
 
     #[test]

@@ -168,7 +168,7 @@ impl CacheStateMachine {
 pub fn apply_update(cache: &Cache, update: CacheUpdate, version: u64) {
     match update {
         CacheUpdate::Set { key, item } => cache.put_item(key, item, version),
-        CacheUpdate::Invalidate { key } => cache.invalidate_item(&key),
+        CacheUpdate::Invalidate { key } => cache.invalidate_item(&key, version),
     }
 }
 
@@ -211,7 +211,9 @@ impl RaftStateMachine<DaxConfig> for CacheStateMachine {
                 EntryPayload::Membership(m) => {
                     self.applied.membership = StoredMembership::new(Some(entry.log_id), m);
                 }
-                EntryPayload::Blank => {}
+                // A new primary's term begins: writes the old primary had in flight may reach
+                // storage without their cache updates, so start the item cache afresh.
+                EntryPayload::Blank => self.cache.clear_items(entry.log_id.index),
             }
             results.push(());
         }
@@ -235,7 +237,7 @@ impl RaftStateMachine<DaxConfig> for CacheStateMachine {
         _snapshot: Box<Vec<u8>>,
     ) -> StorageResult<()> {
         // The updates before the snapshot are not here: forget what they may have changed.
-        self.cache.clear_items();
+        self.cache.clear_items(meta.last_log_id.map_or(0, |l| l.index));
         self.applied = Applied {
             last: meta.last_log_id,
             membership: meta.last_membership.clone(),

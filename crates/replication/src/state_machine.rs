@@ -166,7 +166,10 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
                 }
                 EntryPayload::Normal(Command::ShardOnce { request, command }) => {
                     let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
-                    match self.shard.apply_once(&request, &command, Some(&marker)) {
+                    match self
+                        .shard
+                        .apply_once(&request, &command, Some(&marker), entry.log_id.index)
+                    {
                         Ok(out) => CommandResult::Shard(Ok(out)),
                         // Storage failures are fatal for the replica; DynamoDB errors are results.
                         Err(e) if e.kind == tessera_model::ErrorKind::InternalServerError => return Err(sm_write(e)),

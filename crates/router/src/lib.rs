@@ -577,10 +577,10 @@ impl Backend for ClusterBackend {
             };
             match self.write(&shard, command).await {
                 Ok(_) => {}
-                // A shard that cannot take writes now hands its requests back, as DynamoDB does.
-                Err(e) if matches!(e.kind, ErrorKind::ServiceUnavailable | ErrorKind::InternalServerError) => {
-                    unprocessed.extend(requests)
-                }
+                // A shard that certainly did not take them hands its requests back, as DynamoDB
+                // does. An unknown outcome (500) is not "unprocessed": the write may yet land, so
+                // it is reported as the error it is.
+                Err(e) if e.kind == ErrorKind::ServiceUnavailable => unprocessed.extend(requests),
                 Err(e) => return Err(e),
             }
         }

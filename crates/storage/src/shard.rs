@@ -60,16 +60,19 @@ pub enum ShardCommand {
 const APPLIED_KEY: &[u8] = b"\0\0\0\0\0\0\0\0applied";
 /// Results of recent requests by id (`apply_once`), and the same ids by proposal time.
 const DEDUP_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedup/";
-const DEDUP_TIME_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedupt/";
-/// How long a request id is remembered (by the proposers' clocks): far beyond any router's
-/// retry budget.
-pub const DEDUP_WINDOW_MILLIS: u64 = 10 * 60 * 1000;
+const DEDUP_INDEX_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedupi/";
+/// How many log entries a request id is remembered for: counted in the shard's own log (not
+/// by anyone's clock), and far beyond what a router's retry budget can span.
+pub const DEDUP_WINDOW_ENTRIES: u64 = 100_000;
+/// Results larger than this are not kept: a retry of such a request gets an "outcome known,
+/// result not kept" error instead (bounds the table at ~window × this).
+const DEDUP_RESULT_BYTES_MAX: usize = 4096;
 /// Expired ids forgotten per apply (bounds the work of one apply).
 const DEDUP_EXPIRE_PER_APPLY: usize = 16;
 
 /// A request's identity for de-duplication: a router that retries a proposal whose outcome
 /// it could not learn (the leader died mid-call, after the entry reached a quorum) must not
-/// have it applied twice. `at_millis` is the proposer's clock, used only to forget old ids.
+/// have it applied twice. `at_millis` is the proposer's clock (diagnostics only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestId {
     pub id: u128,
@@ -251,45 +254,55 @@ impl Shard {
     /// [`Shard::apply`] at most once per request id: a repeated id returns the first
     /// application's result without applying again. The id and result are stored in the same
     /// batch as the change (and travel in snapshots), so every replica de-duplicates alike.
+    /// `index` is the command's log index: ids are forgotten [`DEDUP_WINDOW_ENTRIES`] later.
     pub fn apply_once(
         &self,
         request: &RequestId,
         command: &ShardCommand,
         marker: Option<&[u8]>,
+        index: u64,
     ) -> Result<WriteOutput> {
         let key = dedup_key(request.id);
         if let Some(stored) = self.tree.get(&key).map_err(sled_error)? {
             if let Some(marker) = marker {
                 self.set_marker(marker)?;
             }
-            return serde_json::from_slice::<std::result::Result<WriteOutput, Error>>(&stored)
-                .map_err(|e| Error::internal(format!("stored request result: {e}")))?;
+            let kept: Option<std::result::Result<WriteOutput, Error>> =
+                serde_json::from_slice(&stored).map_err(|e| Error::internal(format!("stored request result: {e}")))?;
+            return kept.unwrap_or_else(|| {
+                Err(Error::internal(
+                    "the request was applied, but its result was too large to keep for a retry",
+                ))
+            });
         }
         let mut batch = sled::Batch::default();
         let result = self.mutate(command, &mut batch);
         if result.is_err() {
             batch = sled::Batch::default();
         }
-        let stored = serde_json::to_vec(&result).map_err(|e| Error::internal(e.to_string()))?;
+        let mut stored = serde_json::to_vec(&Some(&result)).map_err(|e| Error::internal(e.to_string()))?;
+        if stored.len() > DEDUP_RESULT_BYTES_MAX {
+            stored = b"null".to_vec();
+        }
         batch.insert(key, stored);
-        let time_key = [
-            DEDUP_TIME_PREFIX,
-            &request.at_millis.to_be_bytes()[..],
+        let index_key = [
+            DEDUP_INDEX_PREFIX,
+            &index.to_be_bytes()[..],
             &request.id.to_be_bytes()[..],
         ]
         .concat();
-        batch.insert(time_key, &[][..]);
-        // Forget a few ids older than the window (deterministic: by the command's own time).
-        let horizon = request.at_millis.saturating_sub(DEDUP_WINDOW_MILLIS);
-        let horizon_key = [DEDUP_TIME_PREFIX, &horizon.to_be_bytes()[..]].concat();
+        batch.insert(index_key, &[][..]);
+        // Forget a few ids older than the window (deterministic: by log position).
+        let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
+        let horizon_key = [DEDUP_INDEX_PREFIX, &horizon.to_be_bytes()[..]].concat();
         for entry in self
             .tree
-            .range(DEDUP_TIME_PREFIX.to_vec()..horizon_key)
+            .range(DEDUP_INDEX_PREFIX.to_vec()..horizon_key)
             .keys()
             .take(DEDUP_EXPIRE_PER_APPLY)
         {
             let old = entry.map_err(sled_error)?;
-            if let Some(id) = old.get(DEDUP_TIME_PREFIX.len() + 8..) {
+            if let Some(id) = old.get(DEDUP_INDEX_PREFIX.len() + 8..) {
                 batch.remove([DEDUP_PREFIX, id].concat());
             }
             batch.remove(old);

@@ -283,33 +283,44 @@ fn apply_once_applies_a_request_id_once_and_forgets_old_ids() {
     let dir = tempfile::tempdir().unwrap();
     let db = sled::open(dir.path()).unwrap();
     let shard = Shard::open(&db, "dedup").unwrap();
-    let add = |n: &str| ShardCommand::Update {
+    // ALL_NEW returns the 5 KB attribute `blob1`: too large a result to keep.
+    let add = |n: &str, rv: ReturnValues| ShardCommand::Update {
         table: table(),
         op: UpdateItem {
             table: "t".into(),
             key: item(json!({"pk": {"S": "a"}, "sk": {"N": "1"}})),
-            update: Some("ADD n :one".into()),
+            update: Some("ADD n :one SET blob1 = :b".into()),
             options: WriteOptions {
-                placeholders: placeholders(json!({":one": {"N": n}})),
-                return_values: ReturnValues::AllNew,
+                placeholders: placeholders(json!({":one": {"N": n}, ":b": {"S": "x".repeat(5000)}})),
+                return_values: rv,
                 ..WriteOptions::default()
             },
         },
     };
-    let first = RequestId {
-        id: 1,
-        at_millis: 1_000,
-    };
-    let out = shard.apply_once(&first, &add("1"), None).unwrap();
+    let id = |id: u128| RequestId { id, at_millis: 0 };
+    let out = shard
+        .apply_once(&id(1), &add("1", ReturnValues::None), None, 1)
+        .unwrap();
     // The retry of the same request: the first result again, and no second increment.
-    assert_eq!(shard.apply_once(&first, &add("1"), Some(b"m")).unwrap(), out);
+    assert_eq!(
+        shard
+            .apply_once(&id(1), &add("1", ReturnValues::None), Some(b"m"), 2)
+            .unwrap(),
+        out
+    );
     assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"m"[..]));
-    let second = RequestId {
-        id: 2,
-        at_millis: 2_000,
-    };
-    let out2 = shard.apply_once(&second, &add("1"), None).unwrap();
-    assert_eq!(out2.attributes.unwrap()["n"], AttributeValue::N("2".parse().unwrap()));
+    let out2 = shard
+        .apply_once(&id(2), &add("1", ReturnValues::None), None, 3)
+        .unwrap();
+    assert_eq!(out2, WriteOutput::default());
+    // A result too large to keep: the retry is not applied again, and says so.
+    shard
+        .apply_once(&id(5), &add("1", ReturnValues::AllNew), None, 4)
+        .unwrap();
+    let e = shard
+        .apply_once(&id(5), &add("1", ReturnValues::AllNew), None, 5)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InternalServerError);
     // A failed condition is remembered as a failure too.
     let failing = ShardCommand::Delete {
         table: table(),
@@ -322,20 +333,22 @@ fn apply_once_applies_a_request_id_once_and_forgets_old_ids() {
             },
         },
     };
-    let third = RequestId {
-        id: 3,
-        at_millis: 3_000,
-    };
-    for _ in 0..2 {
-        let e = shard.apply_once(&third, &failing, None).unwrap_err();
+    for index in [6, 7] {
+        let e = shard.apply_once(&id(3), &failing, None, index).unwrap_err();
         assert_eq!(e.kind, ErrorKind::ConditionalCheckFailed);
     }
-    // Ids older than the window are forgotten by later applies (by the proposals' own times).
-    let later = RequestId {
-        id: 4,
-        at_millis: 3_000 + DEDUP_WINDOW_MILLIS + 1,
-    };
-    shard.apply_once(&later, &add("1"), None).unwrap();
-    let out5 = shard.apply_once(&first, &add("1"), None).unwrap();
-    assert_eq!(out5.attributes.unwrap()["n"], AttributeValue::N("4".parse().unwrap()));
+    // Ids older than the window (in log entries) are forgotten by later applies.
+    shard
+        .apply_once(&id(4), &add("1", ReturnValues::None), None, 7 + DEDUP_WINDOW_ENTRIES)
+        .unwrap();
+    // (UPDATED_NEW names both updated attributes; `n` shows how often it was applied.)
+    let again = shard
+        .apply_once(
+            &id(1),
+            &add("1", ReturnValues::UpdatedNew),
+            None,
+            8 + DEDUP_WINDOW_ENTRIES,
+        )
+        .unwrap();
+    assert_eq!(again.attributes.unwrap()["n"], AttributeValue::N("5".parse().unwrap()));
 }
