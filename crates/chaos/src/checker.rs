@@ -104,10 +104,16 @@ struct Completed {
 /// Pairs each invocation with its completion (None: the history ended first = unknown).
 fn complete(events: &[Event]) -> Result<Vec<Completed>, String> {
     let mut open: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut retired: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
     let mut out: Vec<Completed> = Vec::new();
     for e in events {
         match e.kind {
             EventType::Invoke => {
+                // The checker pairs calls and returns per process in order, so a process whose
+                // operation has an unknown outcome must never be used again.
+                if retired.contains(&e.process) {
+                    return Err(format!("process {} was reused after an info completion", e.process));
+                }
                 if open.insert(e.process, out.len()).is_some() {
                     return Err(format!("process {} invoked twice without completing", e.process));
                 }
@@ -120,6 +126,9 @@ fn complete(events: &[Event]) -> Result<Vec<Completed>, String> {
                 let i = open
                     .remove(&e.process)
                     .ok_or_else(|| format!("process {} completed an operation it never invoked", e.process))?;
+                if e.kind == EventType::Info {
+                    retired.insert(e.process);
+                }
                 out[i].done = Some(e.clone());
             }
         }

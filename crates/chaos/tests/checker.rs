@@ -253,4 +253,7 @@ fn histories_round_trip_through_jsonl() {
     // A completion without its invocation is a malformed history, not a verdict.
     let orphan = r#"{"process":3,"type":"ok","f":"read","key":"k","value":1,"time":5}"#;
     assert!(check(&parse(orphan).unwrap()).is_err());
+    // So is a process reused after an operation of unknown outcome.
+    let reused = H::new().unknown_write(0, 1, 0, 10).write(0, 2, 20, 30);
+    assert!(check(&reused.0).is_err());
 }

@@ -115,7 +115,13 @@ pub async fn run(
     .map_err(|e| format!("raft config: {e}"))?;
     let store = match &settings.data_dir {
         Some(dir) => NodeStore::open(dir).await,
-        None => NodeStore::open_temporary(),
+        None => {
+            tracing::warn!(
+                "no --data-dir: the DAX group's log and vote are temporary, so a restart of this \
+                 node rejoins without its vote (give it a data directory in production)"
+            );
+            NodeStore::open_temporary()
+        }
     }
     .map_err(|e| format!("DAX group storage: {}", e.message))?;
     let mut log = DaxLog::new(DAX_GROUP, store.clone());
