@@ -80,6 +80,7 @@ fn bad_request(e: impl std::fmt::Display) -> GroupFailure {
 
 impl NodeService {
     async fn do_propose(&self, req: ProposeRequest) -> Result<Vec<u8>, GroupFailure> {
+        let bytes = req.command.len();
         let mut command: Command = serde_json::from_slice(&req.command).map_err(bad_request)?;
         // Routers leave the shard count to the nodes' configuration.
         if let Command::Meta(MetaCommand::CreateTable { shards, .. }) = &mut command {
@@ -91,7 +92,7 @@ impl NodeService {
             Command::Meta(MetaCommand::CreateTable { meta, .. }) => Some(meta.name.clone()),
             _ => None,
         };
-        let result = self.registry.propose(req.group_id, command).await?;
+        let result = self.registry.propose(req.group_id, command, bytes).await?;
         if let Some(table) = creating {
             self.wait_for_leaders(&table).await;
         }

@@ -12,10 +12,13 @@
 //!   applies `MetaCommand`s; snapshots are full copies taken with applies paused.
 //! - `network`: Raft RPCs over gRPC, one channel per peer shared by all groups.
 //! - `registry`: the node's groups; serving Raft RPCs, proposals and read barriers.
+//! - `batcher`: concurrent shard writes of a group leave as one log entry; concurrent
+//!   linearizable reads share one read-index round.
 
 // openraft's storage traits return its (large) StorageError; helpers that feed them return it too.
 #![allow(clippy::result_large_err)]
 
+pub mod batcher;
 pub mod log_store;
 pub mod meta;
 pub mod network;

@@ -13,6 +13,7 @@ use tessera_model::Error;
 use tessera_storage::{NodeStore, Shard};
 use tokio::sync::{watch, RwLock};
 
+use crate::batcher::{Barrier, Proposer};
 use crate::log_store::LogStore;
 use crate::meta::{ClusterState, META_GROUP};
 use crate::network::{decode_snapshot, NetworkFactory, PeerPool};
@@ -65,6 +66,10 @@ pub struct Replica {
     raft: Raft<TypeConfig>,
     /// The data of a data group (None for the metadata group).
     shard: Option<Arc<Shard>>,
+    /// Batches the group's shard writes into log entries (data groups).
+    proposer: Option<Proposer>,
+    /// Shares read-index rounds between concurrent linearizable reads.
+    barrier: Barrier,
 }
 
 /// One group's state as `Status` reports it.
@@ -89,6 +94,26 @@ pub struct Registry {
     groups: RwLock<HashMap<u64, Arc<Replica>>>,
     cluster: SharedClusterState,
     fault_injection: bool,
+}
+
+/// Proposes one log entry and waits (bounded by [`QUORUM_WAIT`]) for its result.
+pub(crate) async fn client_write(raft: &Raft<TypeConfig>, command: Command) -> Result<CommandResult, Failure> {
+    match tokio::time::timeout(QUORUM_WAIT, raft.client_write(command)).await {
+        Err(_) => Err(Failure::Unavailable("no quorum within the time limit".into())),
+        Ok(Ok(resp)) => Ok(resp.data),
+        Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => Err(Failure::NotLeader(f.leader_id)),
+        Ok(Err(e)) => Err(Failure::Unavailable(e.to_string())),
+    }
+}
+
+/// One read-index round (bounded by [`QUORUM_WAIT`]).
+pub(crate) async fn ensure_linearizable(raft: &Raft<TypeConfig>) -> Result<(), Failure> {
+    match tokio::time::timeout(QUORUM_WAIT, raft.ensure_linearizable()).await {
+        Err(_) => Err(Failure::Unavailable("no quorum within the time limit".into())),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => Err(Failure::NotLeader(f.leader_id)),
+        Ok(Err(e)) => Err(Failure::Unavailable(e.to_string())),
+    }
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
@@ -139,8 +164,10 @@ impl Registry {
             META_GROUP,
             Arc::new(Replica {
                 group: META_GROUP,
+                barrier: Barrier::new(raft.clone()),
                 raft,
                 shard: None,
+                proposer: None,
             }),
         );
         Ok(registry)
@@ -228,6 +255,8 @@ impl Registry {
         let raft = self.new_raft(group, sm).await?;
         let replica = Arc::new(Replica {
             group,
+            barrier: Barrier::new(raft.clone()),
+            proposer: Some(Proposer::start(raft.clone())),
             raft,
             shard: Some(shard),
         });
@@ -287,28 +316,25 @@ impl Registry {
     }
 
     /// Proposes a command to a group led by this node and returns its result once applied.
-    pub async fn propose(&self, group: u64, command: Command) -> Result<CommandResult, Failure> {
+    /// `bytes` is the command's size as received: shard writes are batched with others
+    /// proposed meanwhile into one log entry, within a size bound.
+    pub async fn propose(&self, group: u64, command: Command, bytes: usize) -> Result<CommandResult, Failure> {
         let replica = self.group(group).await.ok_or(Failure::NoSuchGroup)?;
-        match tokio::time::timeout(QUORUM_WAIT, replica.raft.client_write(command)).await {
-            Err(_) => Err(Failure::Unavailable("no quorum within the time limit".into())),
-            Ok(Ok(resp)) => Ok(resp.data),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => Err(Failure::NotLeader(f.leader_id)),
-            Ok(Err(e)) => Err(Failure::Unavailable(e.to_string())),
+        match (command, &replica.proposer) {
+            (Command::ShardOnce { request, command }, Some(proposer)) => {
+                let result = proposer.propose(request, command, bytes).await?;
+                Ok(CommandResult::Shard(result))
+            }
+            (command, _) => client_write(&replica.raft, command).await,
         }
     }
 
     /// Confirms with a quorum that this node leads the group and that its state machine has
     /// applied everything committed before the call: a local read after it is linearizable.
+    /// Concurrent callers share rounds.
     pub async fn read_barrier(&self, group: u64) -> Result<(), Failure> {
         let replica = self.group(group).await.ok_or(Failure::NoSuchGroup)?;
-        match tokio::time::timeout(QUORUM_WAIT, replica.raft.ensure_linearizable()).await {
-            Err(_) => Err(Failure::Unavailable("no quorum within the time limit".into())),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
-                Err(Failure::NotLeader(f.leader_id))
-            }
-            Ok(Err(e)) => Err(Failure::Unavailable(e.to_string())),
-        }
+        replica.barrier.wait().await
     }
 
     /// The local data of a data group, for reads.

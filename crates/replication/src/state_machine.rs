@@ -166,15 +166,24 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
                 }
                 EntryPayload::Normal(Command::ShardOnce { request, command }) => {
                     let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
-                    match self
+                    // Storage failures are fatal for the replica; DynamoDB errors are results.
+                    let mut results = self
                         .shard
-                        .apply_once(&request, &command, Some(&marker), entry.log_id.index)
-                    {
-                        Ok(out) => CommandResult::Shard(Ok(out)),
-                        // Storage failures are fatal for the replica; DynamoDB errors are results.
-                        Err(e) if e.kind == tessera_model::ErrorKind::InternalServerError => return Err(sm_write(e)),
-                        Err(e) => CommandResult::Shard(Err(e)),
-                    }
+                        .apply_batch_once(&[(request, command)], Some(&marker), entry.log_id.index)
+                        .map_err(sm_write)?;
+                    CommandResult::Shard(
+                        results
+                            .pop()
+                            .unwrap_or_else(|| Err(Error::internal("no result for the command"))),
+                    )
+                }
+                EntryPayload::Normal(Command::ShardBatch(commands)) => {
+                    let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
+                    let results = self
+                        .shard
+                        .apply_batch_once(&commands, Some(&marker), entry.log_id.index)
+                        .map_err(sm_write)?;
+                    CommandResult::ShardBatch(results)
                 }
                 payload => {
                     if let EntryPayload::Membership(m) = payload {

@@ -36,12 +36,16 @@ pub enum Command {
         request: RequestId,
         command: ShardCommand,
     },
+    /// Several `ShardOnce` mutations proposed together (the leader batches concurrent
+    /// proposals of a group into one entry), applied in order and atomically.
+    ShardBatch(Vec<(RequestId, ShardCommand)>),
 }
 
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Command::Shard(_) | Command::ShardOnce { .. } => f.write_str("shard command"),
+            Command::ShardBatch(c) => write!(f, "{} shard commands", c.len()),
             Command::Meta(_) => f.write_str("meta command"),
         }
     }
@@ -52,6 +56,8 @@ impl fmt::Display for Command {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum CommandResult {
     Shard(Result<WriteOutput, Error>),
+    /// One result per command of a `ShardBatch`, in order.
+    ShardBatch(Vec<Result<WriteOutput, Error>>),
     Meta(Result<MetaOutput, Error>),
     Empty,
 }

@@ -5,6 +5,7 @@
 //! **Architecture invariant:** `apply` depends only on the command and the tree's contents,
 //! so replicas applying the same log reach the same state.
 
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use tessera_model::ops::{
     DeleteItem, GetItem, Page, Placeholders, PutItem, Query, ReturnValues, Scan, Select, UpdateItem, WriteOptions,
     WriteOutput, WriteRequest,
 };
-use tessera_model::{item_size, AttributeValue, Error, Item, KeySchema, Result};
+use tessera_model::{item_size, AttributeValue, Error, ErrorKind, Item, KeySchema, Result};
 
 use crate::codec::{decode_item, encode_item};
 use crate::keys::{hash_prefix, item_key, partition_prefix, prefix_end, table_prefix};
@@ -218,6 +219,94 @@ impl PageReader<'_> {
     }
 }
 
+/// The writes of one apply, staged in memory: a command reads through them (so a later
+/// command of the same log entry sees an earlier one's writes), a failed command's writes
+/// are dropped, and the rest reach sled in one atomic batch.
+struct Writes<'a> {
+    tree: &'a sled::Tree,
+    /// Writes of the commands already settled (None = removed).
+    done: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Writes of the command being applied.
+    open: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> Writes<'a> {
+    fn new(tree: &'a sled::Tree) -> Self {
+        Writes {
+            tree,
+            done: BTreeMap::new(),
+            open: BTreeMap::new(),
+        }
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.open.get(key).or_else(|| self.done.get(key)) {
+            return Ok(v.clone());
+        }
+        Ok(self.tree.get(key).map_err(sled_error)?.map(|v| v.to_vec()))
+    }
+
+    fn load(&self, key: &[u8]) -> Result<Option<Item>> {
+        self.get(key)?.map(|b| decode_item(&b)).transpose()
+    }
+
+    fn insert(&mut self, key: &[u8], value: &[u8]) {
+        self.open.insert(key.to_vec(), Some(value.to_vec()));
+    }
+
+    fn remove(&mut self, key: &[u8]) {
+        self.open.insert(key.to_vec(), None);
+    }
+
+    /// Removes every key starting with `prefix`, stored or staged.
+    fn remove_prefix(&mut self, prefix: &[u8]) -> Result<()> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for key in self.tree.scan_prefix(prefix).keys() {
+            keys.push(key.map_err(sled_error)?.to_vec());
+        }
+        for staged in [&self.done, &self.open] {
+            keys.extend(staged.keys().filter(|k| k.starts_with(prefix)).cloned());
+        }
+        for key in keys {
+            self.remove(&key);
+        }
+        Ok(())
+    }
+
+    /// Ends the current command: keeps its writes if it succeeded, drops them if it failed.
+    /// A storage failure (InternalServerError) is not a result but the caller's error.
+    fn settle(&mut self, result: Result<WriteOutput>) -> Result<Result<WriteOutput>> {
+        match &result {
+            Err(e) if e.kind == ErrorKind::InternalServerError => {
+                self.open.clear();
+                return Err(e.clone());
+            }
+            Err(_) => self.open.clear(),
+            Ok(_) => self.keep(),
+        }
+        Ok(result)
+    }
+
+    /// Keeps what is staged for the current command (a later failure does not drop it).
+    fn keep(&mut self) {
+        let open = std::mem::take(&mut self.open);
+        self.done.extend(open);
+    }
+
+    /// Writes every settled change (and anything staged since) in one atomic batch.
+    fn write(mut self) -> Result<()> {
+        self.keep();
+        let mut batch = sled::Batch::default();
+        for (key, value) in self.done {
+            match value {
+                Some(v) => batch.insert(key, v),
+                None => batch.remove(key),
+            }
+        }
+        self.tree.apply_batch(batch).map_err(sled_error)
+    }
+}
+
 impl Shard {
     pub fn open(db: &sled::Db, name: &str) -> Result<Shard> {
         Ok(Shard {
@@ -239,15 +328,13 @@ impl Shard {
     /// fails (a failed condition is still an applied entry), so a crash can never leave a
     /// command applied but unrecorded, or recorded but unapplied.
     pub fn apply(&self, command: &ShardCommand, marker: Option<&[u8]>) -> Result<WriteOutput> {
-        let mut batch = sled::Batch::default();
-        let result = self.mutate(command, &mut batch);
-        if result.is_err() {
-            batch = sled::Batch::default();
-        }
+        let mut writes = Writes::new(&self.tree);
+        let result = self.mutate(command, &mut writes);
+        let result = writes.settle(result)?;
         if let Some(marker) = marker {
-            batch.insert(APPLIED_KEY, marker);
+            writes.insert(APPLIED_KEY, marker);
         }
-        self.tree.apply_batch(batch).map_err(sled_error)?;
+        writes.write()?;
         result
     }
 
@@ -262,65 +349,84 @@ impl Shard {
         marker: Option<&[u8]>,
         index: u64,
     ) -> Result<WriteOutput> {
-        let key = dedup_key(request.id);
-        if let Some(stored) = self.tree.get(&key).map_err(sled_error)? {
-            if let Some(marker) = marker {
-                self.set_marker(marker)?;
+        let mut results = self.apply_batch_once(&[(*request, command.clone())], marker, index)?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(Error::internal("no result for the command")))
+    }
+
+    /// Applies the commands of one log entry in order, each at most once per request id, all
+    /// in one atomic sled batch with `marker`: a later command sees the earlier ones' writes,
+    /// and a crash leaves either the whole entry applied or none of it. The outer error is a
+    /// storage failure (fatal for the replica); each command's own outcome, DynamoDB errors
+    /// such as a failed condition included, is its element of the returned vector.
+    pub fn apply_batch_once(
+        &self,
+        commands: &[(RequestId, ShardCommand)],
+        marker: Option<&[u8]>,
+        index: u64,
+    ) -> Result<Vec<Result<WriteOutput>>> {
+        let mut writes = Writes::new(&self.tree);
+        let mut results = Vec::with_capacity(commands.len());
+        for (request, command) in commands {
+            let key = dedup_key(request.id);
+            if let Some(stored) = writes.get(&key)? {
+                let kept: Option<std::result::Result<WriteOutput, Error>> = serde_json::from_slice(&stored)
+                    .map_err(|e| Error::internal(format!("stored request result: {e}")))?;
+                results.push(kept.unwrap_or_else(|| {
+                    Err(Error::internal(
+                        "the request was applied, but its result was too large to keep for a retry",
+                    ))
+                }));
+                continue;
             }
-            let kept: Option<std::result::Result<WriteOutput, Error>> =
-                serde_json::from_slice(&stored).map_err(|e| Error::internal(format!("stored request result: {e}")))?;
-            return kept.unwrap_or_else(|| {
-                Err(Error::internal(
-                    "the request was applied, but its result was too large to keep for a retry",
-                ))
-            });
+            let result = self.mutate(command, &mut writes);
+            let result = writes.settle(result)?;
+            let mut stored = serde_json::to_vec(&Some(&result)).map_err(|e| Error::internal(e.to_string()))?;
+            if stored.len() > DEDUP_RESULT_BYTES_MAX {
+                stored = b"null".to_vec();
+            }
+            writes.insert(&key, &stored);
+            let index_key = [
+                DEDUP_INDEX_PREFIX,
+                &index.to_be_bytes()[..],
+                &request.id.to_be_bytes()[..],
+            ]
+            .concat();
+            writes.insert(&index_key, &[]);
+            writes.keep();
+            results.push(result);
         }
-        let mut batch = sled::Batch::default();
-        let result = self.mutate(command, &mut batch);
-        if result.is_err() {
-            batch = sled::Batch::default();
-        }
-        let mut stored = serde_json::to_vec(&Some(&result)).map_err(|e| Error::internal(e.to_string()))?;
-        if stored.len() > DEDUP_RESULT_BYTES_MAX {
-            stored = b"null".to_vec();
-        }
-        batch.insert(key, stored);
-        let index_key = [
-            DEDUP_INDEX_PREFIX,
-            &index.to_be_bytes()[..],
-            &request.id.to_be_bytes()[..],
-        ]
-        .concat();
-        batch.insert(index_key, &[][..]);
-        // Forget a few ids older than the window (deterministic: by log position).
+        // Forget a few ids older than the window (deterministic: by log position). Ids of
+        // this entry carry `index`, so they are never in the range.
         let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
         let horizon_key = [DEDUP_INDEX_PREFIX, &horizon.to_be_bytes()[..]].concat();
         for entry in self
             .tree
             .range(DEDUP_INDEX_PREFIX.to_vec()..horizon_key)
             .keys()
-            .take(DEDUP_EXPIRE_PER_APPLY)
+            .take(DEDUP_EXPIRE_PER_APPLY * commands.len().max(1))
         {
             let old = entry.map_err(sled_error)?;
             if let Some(id) = old.get(DEDUP_INDEX_PREFIX.len() + 8..) {
-                batch.remove([DEDUP_PREFIX, id].concat());
+                writes.remove(&[DEDUP_PREFIX, id].concat());
             }
-            batch.remove(old);
+            writes.remove(&old);
         }
         if let Some(marker) = marker {
-            batch.insert(APPLIED_KEY, marker);
+            writes.insert(APPLIED_KEY, marker);
         }
-        self.tree.apply_batch(batch).map_err(sled_error)?;
-        result
+        writes.write()?;
+        Ok(results)
     }
 
-    fn mutate(&self, command: &ShardCommand, batch: &mut sled::Batch) -> Result<WriteOutput> {
+    fn mutate(&self, command: &ShardCommand, writes: &mut Writes<'_>) -> Result<WriteOutput> {
         match command {
-            ShardCommand::Put { table, op } => self.put(table, op, batch),
-            ShardCommand::Delete { table, op } => self.delete(table, op, batch),
-            ShardCommand::Update { table, op } => self.update(table, op, batch),
-            ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests, batch),
-            ShardCommand::DropTable { table_id } => self.drop_table(*table_id, batch),
+            ShardCommand::Put { table, op } => self.put(table, op, writes),
+            ShardCommand::Delete { table, op } => self.delete(table, op, writes),
+            ShardCommand::Update { table, op } => self.update(table, op, writes),
+            ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests, writes),
+            ShardCommand::DropTable { table_id } => self.drop_table(*table_id, writes),
         }
     }
 
@@ -373,13 +479,13 @@ impl Shard {
         Ok(())
     }
 
-    fn put(&self, table: &TableRef, op: &PutItem, batch: &mut sled::Batch) -> Result<WriteOutput> {
+    fn put(&self, table: &TableRef, op: &PutItem, writes: &mut Writes<'_>) -> Result<WriteOutput> {
         let key = item_key(table.id, &table.key_schema.item_key(&op.item)?);
         let mut ctx = context(&op.options.placeholders);
         let condition = parse_condition(&mut ctx, &op.options)?;
-        let old = self.load(&key)?;
+        let old = writes.load(&key)?;
         check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
-        batch.insert(key, encode_item(&op.item));
+        writes.insert(&key, &encode_item(&op.item));
         let attributes = match op.options.return_values {
             ReturnValues::AllOld => old,
             _ => None,
@@ -387,14 +493,14 @@ impl Shard {
         Ok(WriteOutput { attributes })
     }
 
-    fn delete(&self, table: &TableRef, op: &DeleteItem, batch: &mut sled::Batch) -> Result<WriteOutput> {
+    fn delete(&self, table: &TableRef, op: &DeleteItem, writes: &mut Writes<'_>) -> Result<WriteOutput> {
         let key = item_key(table.id, &table.key_schema.key_from_map(&op.key)?);
         let mut ctx = context(&op.options.placeholders);
         let condition = parse_condition(&mut ctx, &op.options)?;
-        let old = self.load(&key)?;
+        let old = writes.load(&key)?;
         check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
         if old.is_some() {
-            batch.remove(key);
+            writes.remove(&key);
         }
         let attributes = match op.options.return_values {
             ReturnValues::AllOld => old,
@@ -403,7 +509,7 @@ impl Shard {
         Ok(WriteOutput { attributes })
     }
 
-    fn update(&self, table: &TableRef, op: &UpdateItem, batch: &mut sled::Batch) -> Result<WriteOutput> {
+    fn update(&self, table: &TableRef, op: &UpdateItem, writes: &mut Writes<'_>) -> Result<WriteOutput> {
         let primary: PrimaryKey = table.key_schema.key_from_map(&op.key)?;
         let key = item_key(table.id, &primary);
         let mut ctx = context(&op.options.placeholders);
@@ -412,7 +518,7 @@ impl Shard {
         if let Some(u) = &update {
             check_key_attributes(u, &table.key_schema)?;
         }
-        let old = self.load(&key)?;
+        let old = writes.load(&key)?;
         check_condition(condition.as_ref(), old.as_ref(), &op.options)?;
         // Removing from an item that does not exist creates nothing (an update that only
         // removes or deletes has no attribute to write).
@@ -428,7 +534,7 @@ impl Shard {
         if item_size(&new) > ITEM_BYTES_MAX {
             return Err(Error::validation(MSG_UPDATE_TOO_LARGE));
         }
-        batch.insert(key, encode_item(&new));
+        writes.insert(&key, &encode_item(&new));
         let targets: Vec<Path> = update.iter().flat_map(|u| u.target_paths().cloned()).collect();
         let attributes = match op.options.return_values {
             ReturnValues::None => None,
@@ -440,26 +546,27 @@ impl Shard {
         Ok(WriteOutput { attributes })
     }
 
-    fn batch_write(&self, table: &TableRef, requests: &[WriteRequest], batch: &mut sled::Batch) -> Result<WriteOutput> {
+    fn batch_write(&self, table: &TableRef, requests: &[WriteRequest], writes: &mut Writes<'_>) -> Result<WriteOutput> {
         for request in requests {
             match request {
                 WriteRequest::Put(item) => {
-                    batch.insert(item_key(table.id, &table.key_schema.item_key(item)?), encode_item(item));
+                    writes.insert(
+                        &item_key(table.id, &table.key_schema.item_key(item)?),
+                        &encode_item(item),
+                    );
                 }
-                WriteRequest::Delete(key) => batch.remove(item_key(table.id, &table.key_schema.key_from_map(key)?)),
+                WriteRequest::Delete(key) => writes.remove(&item_key(table.id, &table.key_schema.key_from_map(key)?)),
             }
         }
         Ok(WriteOutput::default())
     }
 
-    fn drop_table(&self, table_id: u64, batch: &mut sled::Batch) -> Result<WriteOutput> {
+    fn drop_table(&self, table_id: u64, writes: &mut Writes<'_>) -> Result<WriteOutput> {
         // Table id 0 is never assigned: its key space holds the shard's own bookkeeping.
         if table_id == 0 {
             return Ok(WriteOutput::default());
         }
-        for key in self.tree.scan_prefix(table_prefix(table_id)).keys() {
-            batch.remove(key.map_err(sled_error)?);
-        }
+        writes.remove_prefix(&table_prefix(table_id))?;
         Ok(WriteOutput::default())
     }
 

@@ -352,3 +352,75 @@ fn apply_once_applies_a_request_id_once_and_forgets_old_ids() {
         .unwrap();
     assert_eq!(again.attributes.unwrap()["n"], AttributeValue::N("5".parse().unwrap()));
 }
+
+/// One log entry carrying several commands: each sees the writes of those before it, a
+/// failed command's writes are dropped, a repeated request id is applied once, and the
+/// marker lands with the whole entry.
+#[test]
+fn a_batch_of_commands_applies_in_order_and_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let shard = Shard::open(&db, "batch").unwrap();
+    let id = |id: u128| RequestId { id, at_millis: 0 };
+    let key = || item(json!({"pk": {"S": "a"}, "sk": {"N": "1"}}));
+    let add = |n: &str| ShardCommand::Update {
+        table: table(),
+        op: UpdateItem {
+            table: "t".into(),
+            key: key(),
+            update: Some("ADD n :one".into()),
+            options: WriteOptions {
+                placeholders: placeholders(json!({":one": {"N": n}})),
+                return_values: ReturnValues::UpdatedNew,
+                ..WriteOptions::default()
+            },
+        },
+    };
+    // Fails unless n = 2, and would set n = 100.
+    let guarded = ShardCommand::Update {
+        table: table(),
+        op: UpdateItem {
+            table: "t".into(),
+            key: key(),
+            update: Some("SET n = :big".into()),
+            options: WriteOptions {
+                condition: Some("n = :two".into()),
+                placeholders: placeholders(json!({":two": {"N": "2"}, ":big": {"N": "100"}})),
+                ..WriteOptions::default()
+            },
+        },
+    };
+    let commands = vec![
+        (id(1), add("1")),
+        (id(2), guarded.clone()),
+        (id(3), add("10")),
+        (id(1), add("1")),
+    ];
+    let results = shard.apply_batch_once(&commands, Some(b"m1"), 1).unwrap();
+    let n = |r: &Result<WriteOutput>| r.as_ref().unwrap().attributes.as_ref().unwrap()["n"].clone();
+    let num = |s: &str| AttributeValue::N(s.parse().unwrap());
+    assert_eq!(n(&results[0]), num("1"));
+    assert_eq!(results[1].as_ref().unwrap_err().kind, ErrorKind::ConditionalCheckFailed);
+    assert_eq!(n(&results[2]), num("11"));
+    // The repeated id gets the first application's result; n is not incremented again.
+    assert_eq!(n(&results[3]), num("1"));
+    assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"m1"[..]));
+    let stored = shard
+        .get(
+            &table(),
+            &GetItem {
+                table: "t".into(),
+                key: key(),
+                projection: None,
+                placeholders: Placeholders::default(),
+                consistent: false,
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored["n"], num("11"));
+    // A retry of the whole entry (as after a restart that lost the outcome) changes nothing.
+    let again = shard.apply_batch_once(&commands, Some(b"m2"), 2).unwrap();
+    assert_eq!(n(&again[2]), num("11"));
+    assert_eq!(again[1].as_ref().unwrap_err().kind, ErrorKind::ConditionalCheckFailed);
+}
