@@ -12,9 +12,12 @@
 //! - `flusher`: group commit over `sled::Db::flush_async`.
 //! - `node_store`: a cluster node's storage: Raft logs and state of many groups, their shards.
 //! - [`Store`]: the embedded engine of `tessera local`: catalog + one shard + group commit.
+//! - `floor`: this machine's storage ceilings (sled put/get, durable put, fsync rates) for
+//!   `tessera bench-floor`.
 
 mod catalog;
 mod codec;
+pub mod floor;
 mod flusher;
 mod keys;
 mod node_store;
