@@ -111,7 +111,7 @@ async fn propose_batch(raft: &Raft<TypeConfig>, mut batch: Vec<Proposal>) {
         if let Some(p) = batch.pop() {
             let command = Command::ShardOnce {
                 request: p.request,
-                command: p.command,
+                command: Arc::new(p.command),
             };
             let result = match client_write(raft, command).await {
                 Ok(CommandResult::Shard(r)) => Ok(r),
@@ -123,7 +123,7 @@ async fn propose_batch(raft: &Raft<TypeConfig>, mut batch: Vec<Proposal>) {
         return;
     }
     let (commands, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| ((p.request, p.command), p.reply)).unzip();
-    match client_write(raft, Command::ShardBatch(commands)).await {
+    match client_write(raft, Command::ShardBatch(Arc::new(commands))).await {
         Ok(CommandResult::ShardBatch(results)) if results.len() == replies.len() => {
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(Ok(result));

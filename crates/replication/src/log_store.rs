@@ -2,11 +2,12 @@
 //! acknowledged to openraft (`LogFlushed`) only after the group-commit flush that covers it;
 //! a vote is durable before `save_vote` returns.
 
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::io;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{AnyError, Entry, LogId, LogState, RaftLogReader, RaftTypeConfig, StorageError, StorageIOError, Vote};
@@ -16,19 +17,96 @@ use crate::types::TypeConfig;
 
 type StorageResult<T> = Result<T, StorageError<u64>>;
 
+/// Most recent entries of a group kept decoded in memory, and their most encoded bytes.
+pub const ENTRY_CACHE_ENTRIES_MAX: usize = 2048;
+pub const ENTRY_CACHE_BYTES_MAX: usize = 8 * 1024 * 1024;
+
+/// The latest entries of a group as they were appended: a leader reads each new entry once
+/// per follower to replicate it and once more to apply it, and a follower once to apply it;
+/// served from here, those reads skip sled and decoding.
+struct EntryCache<E> {
+    /// Consecutive entries (index order) with their encoded sizes.
+    entries: VecDeque<(u64, E, usize)>,
+    bytes: usize,
+}
+
+impl<E> EntryCache<E> {
+    fn new() -> Self {
+        EntryCache {
+            entries: VecDeque::new(),
+            bytes: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+
+    fn push(&mut self, index: u64, entry: E, size: usize) {
+        if self.entries.back().is_some_and(|(last, _, _)| last + 1 != index) {
+            self.clear();
+        }
+        self.entries.push_back((index, entry, size));
+        self.bytes += size;
+        while self.entries.len() > ENTRY_CACHE_ENTRIES_MAX || self.bytes > ENTRY_CACHE_BYTES_MAX {
+            match self.entries.pop_front() {
+                Some((_, _, size)) => self.bytes -= size,
+                None => break,
+            }
+        }
+    }
+
+    /// Forgets entries with index >= `from`.
+    fn truncate(&mut self, from: u64) {
+        while self.entries.back().is_some_and(|(i, _, _)| *i >= from) {
+            if let Some((_, _, size)) = self.entries.pop_back() {
+                self.bytes -= size;
+            }
+        }
+    }
+
+    /// Forgets entries with index <= `upto`.
+    fn purge(&mut self, upto: u64) {
+        while self.entries.front().is_some_and(|(i, _, _)| *i <= upto) {
+            if let Some((_, _, size)) = self.entries.pop_front() {
+                self.bytes -= size;
+            }
+        }
+    }
+
+    /// Entries `lo..hi` if every one of them is here.
+    fn get(&self, lo: u64, hi: u64) -> Option<Vec<E>>
+    where
+        E: Clone,
+    {
+        let first = self.entries.front()?.0;
+        let last = self.entries.back()?.0;
+        if lo < first || hi > last.saturating_add(1) || lo > hi {
+            return None;
+        }
+        let start = (lo - first) as usize;
+        let end = (hi - first) as usize;
+        Some(self.entries.range(start..end).map(|(_, e, _)| e.clone()).collect())
+    }
+}
+
 /// The log store of one group. Generic over the type configuration so other Raft groups of
 /// ours (the DAX tier's) keep their logs the same way.
-pub struct LogStore<C = TypeConfig> {
+pub struct LogStore<C: RaftTypeConfig = TypeConfig> {
     group: u64,
     store: Arc<NodeStore>,
+    /// Shared with the readers cloned from this store.
+    cache: Arc<Mutex<EntryCache<C::Entry>>>,
     config: PhantomData<fn() -> C>,
 }
 
-impl<C> Clone for LogStore<C> {
+impl<C: RaftTypeConfig> Clone for LogStore<C> {
     fn clone(&self) -> Self {
         LogStore {
             group: self.group,
             store: self.store.clone(),
+            cache: self.cache.clone(),
             config: PhantomData,
         }
     }
@@ -46,13 +124,18 @@ fn write_err(e: impl std::fmt::Display) -> StorageError<u64> {
     StorageIOError::write_logs(any(e)).into()
 }
 
-impl<C> LogStore<C> {
+impl<C: RaftTypeConfig> LogStore<C> {
     pub fn new(group: u64, store: Arc<NodeStore>) -> Self {
         LogStore {
             group,
             store,
+            cache: Arc::new(Mutex::new(EntryCache::new())),
             config: PhantomData,
         }
+    }
+
+    fn with_cache<R>(&self, f: impl FnOnce(&mut EntryCache<C::Entry>) -> R) -> Option<R> {
+        self.cache.lock().ok().map(|mut c| f(&mut c))
     }
 
     fn state<T: serde::de::DeserializeOwned>(&self, tag: &str) -> StorageResult<Option<T>> {
@@ -71,6 +154,7 @@ impl<C> LogStore<C> {
 impl<C> RaftLogReader<C> for LogStore<C>
 where
     C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+    Entry<C>: Clone,
 {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
         &mut self,
@@ -86,6 +170,9 @@ where
             Bound::Excluded(x) => *x,
             Bound::Unbounded => u64::MAX,
         };
+        if let Some(entries) = self.with_cache(|c| c.get(lo, hi)).flatten() {
+            return Ok(entries);
+        }
         self.store
             .entries(self.group, lo, hi)
             .map_err(read_err)?
@@ -98,6 +185,7 @@ where
 impl<C> RaftLogStorage<C> for LogStore<C>
 where
     C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+    Entry<C>: Clone,
 {
     type LogReader = LogStore<C>;
 
@@ -147,11 +235,19 @@ where
         I: IntoIterator<Item = Entry<C>> + Send,
         I::IntoIter: Send,
     {
-        let encoded = entries
-            .into_iter()
-            .map(|e| serde_json::to_vec(&e).map(|b| (e.log_id.index, b)).map_err(write_err))
-            .collect::<StorageResult<Vec<_>>>()?;
+        let mut encoded = Vec::new();
+        let mut decoded = Vec::new();
+        for e in entries {
+            let bytes = serde_json::to_vec(&e).map_err(write_err)?;
+            decoded.push((e.log_id.index, bytes.len(), e));
+            encoded.push((decoded.last().map_or(0, |d| d.0), bytes));
+        }
         self.store.append(self.group, encoded).map_err(write_err)?;
+        self.with_cache(|c| {
+            for (index, size, entry) in decoded {
+                c.push(index, entry, size);
+            }
+        });
         // Acknowledge once durable; the flush is shared with every group appending meanwhile.
         let store = self.store.clone();
         tokio::spawn(async move {
@@ -162,6 +258,7 @@ where
     }
 
     async fn truncate(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
+        self.with_cache(|c| c.truncate(log_id.index));
         self.store.truncate_from(self.group, log_id.index).map_err(write_err)
     }
 
@@ -170,6 +267,44 @@ where
         // machine data the snapshot stands for is durable too.
         self.put_state("purged", &log_id)?;
         self.store.flush().await.map_err(write_err)?;
+        self.with_cache(|c| c.purge(log_id.index));
         self.store.purge_upto(self.group, log_id.index).map_err(write_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cache serves only ranges it holds whole, forgets truncated and purged entries,
+    /// and stays within its bounds.
+    #[test]
+    fn entry_cache_serves_whole_ranges_only() {
+        let mut c: EntryCache<u64> = EntryCache::new();
+        for i in 5..=10 {
+            c.push(i, i * 10, 100);
+        }
+        assert_eq!(c.get(5, 11), Some(vec![50, 60, 70, 80, 90, 100]));
+        assert_eq!(c.get(7, 9), Some(vec![70, 80]));
+        assert_eq!(c.get(4, 6), None);
+        assert_eq!(c.get(9, 12), None);
+        c.truncate(9);
+        assert_eq!(c.get(8, 9), Some(vec![80]));
+        assert_eq!(c.get(9, 10), None);
+        c.push(9, 900, 100);
+        assert_eq!(c.get(8, 10), Some(vec![80, 900]));
+        c.purge(6);
+        assert_eq!(c.get(6, 8), None);
+        assert_eq!(c.get(7, 8), Some(vec![70]));
+        // A gap (entries appended elsewhere) starts the cache over.
+        c.push(20, 2000, 100);
+        assert_eq!(c.get(20, 21), Some(vec![2000]));
+        assert_eq!(c.get(9, 10), None);
+        for i in 21..21 + ENTRY_CACHE_ENTRIES_MAX as u64 {
+            c.push(i, i, 1);
+        }
+        assert_eq!(c.entries.len(), ENTRY_CACHE_ENTRIES_MAX);
+        c.push(10_000, 1, ENTRY_CACHE_BYTES_MAX + 1);
+        assert!(c.bytes <= ENTRY_CACHE_BYTES_MAX);
     }
 }

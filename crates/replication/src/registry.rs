@@ -322,6 +322,7 @@ impl Registry {
         let replica = self.group(group).await.ok_or(Failure::NoSuchGroup)?;
         match (command, &replica.proposer) {
             (Command::ShardOnce { request, command }, Some(proposer)) => {
+                let command = Arc::unwrap_or_clone(command);
                 let result = proposer.propose(request, command, bytes).await?;
                 Ok(CommandResult::Shard(result))
             }

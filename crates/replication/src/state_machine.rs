@@ -97,6 +97,10 @@ fn load_snapshot(store: &NodeStore, group: u64) -> StorageResult<Option<Snapshot
 // ---------------------------------------------------------------------------------------
 // Data groups
 
+/// Commands a data group applies in one sled batch at most (bounds the staged writes of a
+/// follower applying a long backlog).
+const APPLY_STEP_COMMANDS: usize = 1024;
+
 pub struct DataStateMachine {
     group: u64,
     shard: Arc<Shard>,
@@ -153,23 +157,19 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
         let _applying = self.lock.lock().await;
         let mut applied = self.applied()?;
         let mut results = Vec::new();
+        // The entries of one call reach sled in one batch with the last one's marker (a crash
+        // leaves all applied or none); long calls (a follower catching up) commit in steps.
+        let mut session = self.shard.session();
         for entry in entries {
             applied.last_applied = Some(entry.log_id);
+            // Storage failures are fatal for the replica; DynamoDB errors are results.
             let result = match entry.payload {
                 EntryPayload::Normal(Command::Shard(command)) => {
-                    let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
-                    match self.shard.apply(&command, Some(&marker)) {
-                        Ok(out) => CommandResult::Shard(Ok(out)),
-                        Err(e) if e.kind == tessera_model::ErrorKind::InternalServerError => return Err(sm_write(e)),
-                        Err(e) => CommandResult::Shard(Err(e)),
-                    }
+                    CommandResult::Shard(session.apply(&command).map_err(sm_write)?)
                 }
                 EntryPayload::Normal(Command::ShardOnce { request, command }) => {
-                    let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
-                    // Storage failures are fatal for the replica; DynamoDB errors are results.
-                    let mut results = self
-                        .shard
-                        .apply_batch_once(&[(request, command)], Some(&marker), entry.log_id.index)
+                    let mut results = session
+                        .apply_each_once(std::iter::once((&request, &*command)), entry.log_id.index)
                         .map_err(sm_write)?;
                     CommandResult::Shard(
                         results
@@ -178,24 +178,25 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
                     )
                 }
                 EntryPayload::Normal(Command::ShardBatch(commands)) => {
-                    let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
-                    let results = self
-                        .shard
-                        .apply_batch_once(&commands, Some(&marker), entry.log_id.index)
-                        .map_err(sm_write)?;
-                    CommandResult::ShardBatch(results)
+                    let each = commands.iter().map(|(r, c)| (r, c));
+                    CommandResult::ShardBatch(session.apply_each_once(each, entry.log_id.index).map_err(sm_write)?)
                 }
                 payload => {
                     if let EntryPayload::Membership(m) = payload {
                         applied.membership = StoredMembership::new(Some(entry.log_id), m);
                     }
-                    let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
-                    self.shard.set_marker(&marker).map_err(sm_write)?;
                     CommandResult::Empty
                 }
             };
             results.push(result);
+            if session.commands() >= APPLY_STEP_COMMANDS {
+                let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
+                session.commit(Some(&marker)).map_err(sm_write)?;
+                session = self.shard.session();
+            }
         }
+        let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
+        session.commit(Some(&marker)).map_err(sm_write)?;
         Ok(results)
     }
 

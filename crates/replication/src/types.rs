@@ -1,6 +1,7 @@
 //! The one Raft type configuration shared by every group of a node, and what its log carries.
 
 use std::fmt;
+use std::sync::Arc;
 // `declare_raft_types!` names `Cursor` in its defaults.
 #[allow(unused_imports)]
 use std::io::Cursor;
@@ -34,11 +35,14 @@ pub enum Command {
     /// they retry proposals whose outcome they could not learn).
     ShardOnce {
         request: RequestId,
-        command: ShardCommand,
+        command: Arc<ShardCommand>,
     },
     /// Several `ShardOnce` mutations proposed together (the leader batches concurrent
     /// proposals of a group into one entry), applied in order and atomically.
-    ShardBatch(Vec<(RequestId, ShardCommand)>),
+    ///
+    /// Payloads are shared (`Arc`): openraft clones an entry for every follower it is sent
+    /// to and again to apply it.
+    ShardBatch(Arc<Vec<(RequestId, ShardCommand)>>),
 }
 
 impl fmt::Display for Command {

@@ -366,7 +366,11 @@ impl ClusterBackend {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
         };
-        let payload = serde_json::to_vec(&Command::ShardOnce { request, command }).map_err(internal)?;
+        let payload = serde_json::to_vec(&Command::ShardOnce {
+            request,
+            command: std::sync::Arc::new(command),
+        })
+        .map_err(internal)?;
         let bytes = self.route_shard(shard, &Call::Propose(payload), true).await?;
         match serde_json::from_slice::<CommandResult>(&bytes).map_err(internal)? {
             CommandResult::Shard(result) => result,

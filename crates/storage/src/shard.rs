@@ -254,6 +254,11 @@ impl<'a> Writes<'a> {
         self.open.insert(key.to_vec(), Some(value.to_vec()));
     }
 
+    /// Whether `key` is staged for removal.
+    fn is_removed(&self, key: &[u8]) -> bool {
+        matches!(self.open.get(key).or_else(|| self.done.get(key)), Some(None))
+    }
+
     fn remove(&mut self, key: &[u8]) {
         self.open.insert(key.to_vec(), None);
     }
@@ -296,6 +301,17 @@ impl<'a> Writes<'a> {
     /// Writes every settled change (and anything staged since) in one atomic batch.
     fn write(mut self) -> Result<()> {
         self.keep();
+        // A single change needs no batch: sled makes one insert atomic by itself, while every
+        // batch rolls sled's I/O buffer twice (two buffer writes handed to its I/O threads).
+        if self.done.len() == 1 {
+            if let Some((key, value)) = self.done.pop_first() {
+                match value {
+                    Some(v) => self.tree.insert(key, v).map_err(sled_error)?,
+                    None => self.tree.remove(key).map_err(sled_error)?,
+                };
+            }
+            return Ok(());
+        }
         let mut batch = sled::Batch::default();
         for (key, value) in self.done {
             match value {
@@ -304,6 +320,117 @@ impl<'a> Writes<'a> {
             }
         }
         self.tree.apply_batch(batch).map_err(sled_error)
+    }
+}
+
+/// Commands applied in order over staged writes (a later one sees an earlier one's writes),
+/// reaching sled in one atomic batch with the applied marker at [`ApplySession::commit`]: a
+/// crash leaves all of them applied or none. One session per apply call of the replication
+/// layer amortises sled's per-batch cost over every entry of the call.
+pub struct ApplySession<'a> {
+    shard: &'a Shard,
+    writes: Writes<'a>,
+    commands: usize,
+}
+
+impl ApplySession<'_> {
+    /// Commands applied so far (callers commit in bounded steps).
+    pub fn commands(&self) -> usize {
+        self.commands
+    }
+
+    /// Applies one command. The outer error is a storage failure (fatal for a replica); the
+    /// inner one the command's own outcome (a DynamoDB error such as a failed condition).
+    pub fn apply(&mut self, command: &ShardCommand) -> Result<Result<WriteOutput>> {
+        self.commands += 1;
+        let result = self.shard.mutate(command, &mut self.writes);
+        self.writes.settle(result)
+    }
+
+    /// Applies the commands of the log entry at `index` in order, each at most once per
+    /// request id (a repeated id gets the first application's result, stored with the
+    /// change), and forgets a few ids older than [`DEDUP_WINDOW_ENTRIES`] entries: by log
+    /// position, so every replica remembers the same ids at the same index.
+    pub fn apply_once(
+        &mut self,
+        commands: &[(RequestId, ShardCommand)],
+        index: u64,
+    ) -> Result<Vec<Result<WriteOutput>>> {
+        self.apply_each_once(commands.iter().map(|(r, c)| (r, c)), index)
+    }
+
+    /// [`ApplySession::apply_once`] over borrowed commands.
+    pub fn apply_each_once<'c>(
+        &mut self,
+        commands: impl ExactSizeIterator<Item = (&'c RequestId, &'c ShardCommand)>,
+        index: u64,
+    ) -> Result<Vec<Result<WriteOutput>>> {
+        let writes = &mut self.writes;
+        let count = commands.len();
+        let mut results = Vec::with_capacity(count);
+        for (request, command) in commands {
+            self.commands += 1;
+            let key = dedup_key(request.id);
+            if let Some(stored) = writes.get(&key)? {
+                let kept: Option<std::result::Result<WriteOutput, Error>> = serde_json::from_slice(&stored)
+                    .map_err(|e| Error::internal(format!("stored request result: {e}")))?;
+                results.push(kept.unwrap_or_else(|| {
+                    Err(Error::internal(
+                        "the request was applied, but its result was too large to keep for a retry",
+                    ))
+                }));
+                continue;
+            }
+            let result = self.shard.mutate(command, writes);
+            let result = writes.settle(result)?;
+            let mut stored = serde_json::to_vec(&Some(&result)).map_err(|e| Error::internal(e.to_string()))?;
+            if stored.len() > DEDUP_RESULT_BYTES_MAX {
+                stored = b"null".to_vec();
+            }
+            writes.insert(&key, &stored);
+            let index_key = [
+                DEDUP_INDEX_PREFIX,
+                &index.to_be_bytes()[..],
+                &request.id.to_be_bytes()[..],
+            ]
+            .concat();
+            writes.insert(&index_key, &[]);
+            writes.keep();
+            results.push(result);
+        }
+        // Ids of this entry carry `index`, so they are never below the horizon; ids this
+        // session already forgot are skipped, so each entry forgets the same ids as it would
+        // applied alone.
+        let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
+        let horizon_key = [DEDUP_INDEX_PREFIX, &horizon.to_be_bytes()[..]].concat();
+        let limit = DEDUP_EXPIRE_PER_APPLY * count.max(1);
+        let mut expired = Vec::new();
+        for entry in self.shard.tree.range(DEDUP_INDEX_PREFIX.to_vec()..horizon_key).keys() {
+            let old = entry.map_err(sled_error)?;
+            if writes.is_removed(&old) {
+                continue;
+            }
+            expired.push(old);
+            if expired.len() >= limit {
+                break;
+            }
+        }
+        for old in expired {
+            if let Some(id) = old.get(DEDUP_INDEX_PREFIX.len() + 8..) {
+                writes.remove(&[DEDUP_PREFIX, id].concat());
+            }
+            writes.remove(&old);
+        }
+        writes.keep();
+        Ok(results)
+    }
+
+    /// Writes everything applied, with `marker`, in one atomic step.
+    pub fn commit(mut self, marker: Option<&[u8]>) -> Result<()> {
+        if let Some(marker) = marker {
+            self.writes.insert(APPLIED_KEY, marker);
+        }
+        self.writes.write()
     }
 }
 
@@ -328,13 +455,9 @@ impl Shard {
     /// fails (a failed condition is still an applied entry), so a crash can never leave a
     /// command applied but unrecorded, or recorded but unapplied.
     pub fn apply(&self, command: &ShardCommand, marker: Option<&[u8]>) -> Result<WriteOutput> {
-        let mut writes = Writes::new(&self.tree);
-        let result = self.mutate(command, &mut writes);
-        let result = writes.settle(result)?;
-        if let Some(marker) = marker {
-            writes.insert(APPLIED_KEY, marker);
-        }
-        writes.write()?;
+        let mut session = self.session();
+        let result = session.apply(command)?;
+        session.commit(marker)?;
         result
     }
 
@@ -355,69 +478,28 @@ impl Shard {
             .unwrap_or_else(|| Err(Error::internal("no result for the command")))
     }
 
-    /// Applies the commands of one log entry in order, each at most once per request id, all
-    /// in one atomic sled batch with `marker`: a later command sees the earlier ones' writes,
-    /// and a crash leaves either the whole entry applied or none of it. The outer error is a
-    /// storage failure (fatal for the replica); each command's own outcome, DynamoDB errors
-    /// such as a failed condition included, is its element of the returned vector.
+    /// The commands of one log entry, applied as by [`ApplySession::apply_once`] and
+    /// committed with `marker`.
     pub fn apply_batch_once(
         &self,
         commands: &[(RequestId, ShardCommand)],
         marker: Option<&[u8]>,
         index: u64,
     ) -> Result<Vec<Result<WriteOutput>>> {
-        let mut writes = Writes::new(&self.tree);
-        let mut results = Vec::with_capacity(commands.len());
-        for (request, command) in commands {
-            let key = dedup_key(request.id);
-            if let Some(stored) = writes.get(&key)? {
-                let kept: Option<std::result::Result<WriteOutput, Error>> = serde_json::from_slice(&stored)
-                    .map_err(|e| Error::internal(format!("stored request result: {e}")))?;
-                results.push(kept.unwrap_or_else(|| {
-                    Err(Error::internal(
-                        "the request was applied, but its result was too large to keep for a retry",
-                    ))
-                }));
-                continue;
-            }
-            let result = self.mutate(command, &mut writes);
-            let result = writes.settle(result)?;
-            let mut stored = serde_json::to_vec(&Some(&result)).map_err(|e| Error::internal(e.to_string()))?;
-            if stored.len() > DEDUP_RESULT_BYTES_MAX {
-                stored = b"null".to_vec();
-            }
-            writes.insert(&key, &stored);
-            let index_key = [
-                DEDUP_INDEX_PREFIX,
-                &index.to_be_bytes()[..],
-                &request.id.to_be_bytes()[..],
-            ]
-            .concat();
-            writes.insert(&index_key, &[]);
-            writes.keep();
-            results.push(result);
-        }
-        // Forget a few ids older than the window (deterministic: by log position). Ids of
-        // this entry carry `index`, so they are never in the range.
-        let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
-        let horizon_key = [DEDUP_INDEX_PREFIX, &horizon.to_be_bytes()[..]].concat();
-        for entry in self
-            .tree
-            .range(DEDUP_INDEX_PREFIX.to_vec()..horizon_key)
-            .keys()
-            .take(DEDUP_EXPIRE_PER_APPLY * commands.len().max(1))
-        {
-            let old = entry.map_err(sled_error)?;
-            if let Some(id) = old.get(DEDUP_INDEX_PREFIX.len() + 8..) {
-                writes.remove(&[DEDUP_PREFIX, id].concat());
-            }
-            writes.remove(&old);
-        }
-        if let Some(marker) = marker {
-            writes.insert(APPLIED_KEY, marker);
-        }
-        writes.write()?;
+        let mut session = self.session();
+        let results = session.apply_once(commands, index)?;
+        session.commit(marker)?;
         Ok(results)
+    }
+
+    /// Starts applying commands (of one or several log entries) that reach sled together,
+    /// atomically, at [`ApplySession::commit`].
+    pub fn session(&self) -> ApplySession<'_> {
+        ApplySession {
+            shard: self,
+            writes: Writes::new(&self.tree),
+            commands: 0,
+        }
     }
 
     fn mutate(&self, command: &ShardCommand, writes: &mut Writes<'_>) -> Result<WriteOutput> {
