@@ -36,6 +36,12 @@ pub async fn serve<B: Backend>(
     backend: Arc<B>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Answers are small and each is followed by nothing until the next request: without
+    // TCP_NODELAY, Nagle's algorithm meets the client's delayed ACK and stalls ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(backend))
         .with_graceful_shutdown(shutdown)
         .await

@@ -145,8 +145,14 @@ impl Connection {
         self.signer.sign(&mut request, &self.endpoint.uri, &body)?;
         *request.body_mut() = Full::new(Bytes::from(body));
         let result = async {
-            let sender = self.connect().await?;
-            sender.ready().await.map_err(|e| format!("connection: {e}"))?;
+            let mut sender = self.connect().await?;
+            if sender.ready().await.is_err() {
+                // The server closed the kept-alive connection (some close after every answer):
+                // nothing was sent, so a new connection may carry the request.
+                self.sender = None;
+                sender = self.connect().await?;
+                sender.ready().await.map_err(|e| format!("connection: {e}"))?;
+            }
             let response = sender
                 .send_request(request)
                 .await

@@ -169,7 +169,8 @@ pub async fn run(
             applied: applied_rx,
         }))
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(cluster_listener),
+            // Small messages: no Nagle (it meets delayed ACKs and stalls ~40 ms).
+            tonic::transport::server::TcpIncoming::from(cluster_listener).with_nodelay(Some(true)),
             stopped(stop_rx.clone()),
         );
     let app = axum::Router::new()
@@ -177,6 +178,12 @@ pub async fn run(
         .route("/metrics", get(metrics))
         .with_state(backend.clone())
         .merge(tessera_api::router(backend.clone()));
+    let api_listener = {
+        use axum::serve::ListenerExt;
+        api_listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        })
+    };
     let http = axum::serve(api_listener, app).with_graceful_shutdown(stopped(stop_rx));
     let grpc_task = tokio::spawn(grpc);
     let http_task = tokio::spawn(async move { http.await });

@@ -81,7 +81,11 @@ pub async fn run(
                 .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
                 .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX),
         )
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown);
+        .serve_with_incoming_shutdown(
+            // Without TCP_NODELAY small replies wait for the peer's delayed ACK (~40 ms).
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        );
     let bootstrap = tokio::spawn(bootstrap_meta(registry.clone(), config.node_id, config.peers.clone()));
     let reconciler = tokio::spawn(reconcile_loop(registry.clone(), config.node_id));
     let served = server.await;
