@@ -228,7 +228,12 @@ impl Client {
                 }
             }
             if tokio::time::Instant::now() + backoff > deadline {
-                return last.ok_or_else(|| Error::new(ErrorKind::InternalServerError, last_error));
+                return last.ok_or_else(|| match retry {
+                    // Every attempt of a write went unsent (no connection): certainly not
+                    // applied, which is what 503 says.
+                    Retry::Once => Error::new(ErrorKind::ServiceUnavailable, format!("not sent: {last_error}")),
+                    Retry::Idempotent => Error::new(ErrorKind::InternalServerError, last_error),
+                });
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_millis(500));

@@ -1,8 +1,10 @@
 //! The workload: concurrent strongly consistent reads, puts and conditional puts on a set of
 //! keys through the routers, recorded as a history (see `history`). Requests go to the
-//! endpoints in turn; a timeout, a 5xx or a lost connection is recorded as `info`, never as
-//! `fail`. At the end every key is read once more (retried until it answers), so a lost
-//! acknowledged write shows up in the history.
+//! endpoints in turn. A write that timed out, lost its connection or got a 500 is recorded as
+//! `info` (it may or may not have happened); a write answered 503 as `fail`, since our services
+//! answer 503 only when it certainly was not applied (so the checker verifies that promise);
+//! a failed read is a `fail` (it changed nothing). At the end every key is read once more
+//! (retried until it answers), so a lost acknowledged write shows up in the history.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -83,9 +85,13 @@ impl Shared {
     }
 
     async fn execute(&self, f: Function, key: &str, value: Option<u64>, expected: Option<u64>) -> Outcome {
+        // A failed read changed nothing; a write answered 503 was certainly not applied (our
+        // services' contract, which the checker thereby verifies); a write answered 500 or cut
+        // off by a timeout may or may not have been applied.
         let classify = |e: Error| match e.kind {
             ErrorKind::ConditionalCheckFailed => Outcome::Fail("ConditionalCheckFailed".into()),
-            ErrorKind::InternalServerError | ErrorKind::ServiceUnavailable => Outcome::Info(e.message),
+            _ if f == Function::Read => Outcome::Fail(format!("{:?}: {}", e.kind, e.message)),
+            ErrorKind::InternalServerError => Outcome::Info(e.message),
             kind => Outcome::Fail(format!("{kind:?}: {}", e.message)),
         };
         let table = &self.config.table;

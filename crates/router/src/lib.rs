@@ -57,6 +57,8 @@ enum Outcome {
     Failed(Failure),
     /// Transport failure: the node is down or unreachable.
     Unreachable,
+    /// Not sent at all (no address or channel for the node, or excluded by configuration).
+    NotSent,
 }
 
 pub struct ClusterBackend {
@@ -124,13 +126,13 @@ impl ClusterBackend {
 
     async fn send(&self, node: u64, group: u64, call: &Call) -> Outcome {
         if self.config.only_listed_nodes && !self.config.nodes.contains_key(&node) {
-            return Outcome::Unreachable;
+            return Outcome::NotSent;
         }
         let Some(addr) = self.address(node) else {
-            return Outcome::Unreachable;
+            return Outcome::NotSent;
         };
         let Ok(mut client) = self.pool.client(&addr) else {
-            return Outcome::Unreachable;
+            return Outcome::NotSent;
         };
         // A little longer than a node waits for its quorum, so its own answer arrives first.
         let timeout = tessera_replication::QUORUM_WAIT + Duration::from_secs(1);
@@ -213,6 +215,7 @@ impl ClusterBackend {
                     tracing::debug!(group, target, kind = f.kind, hint = f.leader_hint, addr = %f.leader_addr, "attempt failed")
                 }
                 Outcome::Unreachable => tracing::debug!(group, target, "node unreachable"),
+                Outcome::NotSent => tracing::debug!(group, target, "no channel to the node"),
                 Outcome::Ok(_) => {}
             }
             match &outcome {
@@ -251,11 +254,14 @@ impl ClusterBackend {
                     _ => {}
                 },
                 Outcome::Unreachable => {
-                    // A proposal that reached a leader and then lost its connection may commit.
-                    if matches!(call, Call::Propose(_)) && self.leader_hint(group) == Some(target) {
+                    // A proposal whose call failed may have reached a leader (known to this
+                    // router or not) and commit later: the answer can no longer be "not
+                    // applied" (503), only "unknown" (500).
+                    if matches!(call, Call::Propose(_)) {
                         outcome_unknown = true;
                     }
                 }
+                Outcome::NotSent => {}
             }
             if Instant::now() >= deadline {
                 tracing::warn!(group, "no replica answered within the retry budget");
