@@ -9,7 +9,8 @@ use std::future::Future;
 use std::process::ExitCode;
 
 // Every binary allocates through mimalloc: glibc's malloc spent a fifth of a storage node's CPU
-// (bin consolidation, page clearing on mmap'd chunks) under write load.
+// (bin consolidation, page clearing on mmap'd chunks) under write load. Built without
+// transparent huge pages: they took idle memory from 10 to 48 MB and cleared 2 MB pages on faults.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
