@@ -76,6 +76,7 @@ pub async fn run_on(
             },
         )]),
         shards_per_table: 4,
+        cache_bytes: 256 * 1024 * 1024,
         raft: RaftSettings::default(),
         fault_injection: false,
     };

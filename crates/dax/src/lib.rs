@@ -43,6 +43,9 @@ use crate::raft::{
     CacheStateMachine, DaxLog, DaxNode, DaxRaft, NetworkFactory, Peers, SnapshotMessage, Updates, DAX_GROUP,
 };
 
+/// sled page cache bound of a DAX node's store (its Raft log and vote: small).
+const DAX_STORE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 pub struct DaxSettings {
     pub node_id: u64,
     pub az: String,
@@ -114,7 +117,8 @@ pub async fn run(
     .validate()
     .map_err(|e| format!("raft config: {e}"))?;
     let store = match &settings.data_dir {
-        Some(dir) => NodeStore::open(dir).await,
+        // The DAX group's own log and vote only (cached items live in memory).
+        Some(dir) => NodeStore::open(dir, DAX_STORE_CACHE_BYTES).await,
         None => {
             tracing::warn!(
                 "no --data-dir: the DAX group's log and vote are temporary, so a restart of this \

@@ -43,6 +43,8 @@ pub struct NodeConfig {
     /// Every member of the metadata group (this node included), with address and AZ.
     pub peers: BTreeMap<u64, NodeInfo>,
     pub shards_per_table: u32,
+    /// Bound on the storage engine's page cache (sled's own default is 1 GiB per process).
+    pub cache_bytes: u64,
     pub raft: RaftSettings,
     pub fault_injection: bool,
 }
@@ -68,7 +70,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     config.validate()?;
-    let store = NodeStore::open(&config.data_dir).await?;
+    let store = NodeStore::open(&config.data_dir, config.cache_bytes).await?;
     let registry = Registry::start(config.node_id, store, &config.raft, config.fault_injection).await?;
     let service = NodeService {
         registry: registry.clone(),

@@ -43,6 +43,9 @@ enum Command {
         /// Shards (Raft groups) per new table.
         #[arg(long, default_value_t = 4)]
         shards_per_table: u32,
+        /// Storage page cache bound, in MiB.
+        #[arg(long, env = "TESSERA_CACHE_MB", default_value_t = 256)]
+        cache_mb: u64,
         /// Entries after which a group snapshots and compacts its log.
         #[arg(long, default_value_t = 10_000)]
         snapshot_logs: u64,
@@ -111,6 +114,7 @@ async fn main_async(cli: Cli) -> Result<(), String> {
             data_dir,
             peers,
             shards_per_table,
+            cache_mb,
             snapshot_logs,
             heartbeat_ms,
             election_min_ms,
@@ -123,6 +127,7 @@ async fn main_async(cli: Cli) -> Result<(), String> {
                 data_dir,
                 peers: parse_peers(&peers)?,
                 shards_per_table,
+                cache_bytes: cache_mb.saturating_mul(1024 * 1024),
                 raft: RaftSettings {
                     heartbeat_ms,
                     election_min_ms,

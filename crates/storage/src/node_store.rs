@@ -60,9 +60,10 @@ impl NodeStore {
         }))
     }
 
-    /// Opens (or creates) the node's database. Must run inside a tokio runtime.
-    pub async fn open(dir: &Path) -> Result<Arc<NodeStore>> {
-        let db = open_with_lock_retry(&sled::Config::new().path(dir)).await?;
+    /// Opens (or creates) the node's database, with sled's page cache bounded by
+    /// `cache_bytes`. Must run inside a tokio runtime.
+    pub async fn open(dir: &Path, cache_bytes: u64) -> Result<Arc<NodeStore>> {
+        let db = open_with_lock_retry(&sled::Config::new().path(dir).cache_capacity(cache_bytes)).await?;
         Ok(Arc::new(NodeStore {
             log: db.open_tree("raft_log").map_err(sled_error)?,
             state: db.open_tree("raft_state").map_err(sled_error)?,
@@ -173,7 +174,7 @@ mod tests {
     #[tokio::test]
     async fn groups_have_separate_logs() {
         let dir = tempfile::tempdir().unwrap();
-        let store = NodeStore::open(dir.path()).await.unwrap();
+        let store = NodeStore::open(dir.path(), 16 * 1024 * 1024).await.unwrap();
         store.append(1, (1..=5).map(|i| (i, vec![i as u8]))).unwrap();
         store.append(2, (1..=3).map(|i| (i, vec![100 + i as u8]))).unwrap();
         store.flush().await.unwrap();
