@@ -36,15 +36,21 @@ pub async fn serve<B: Backend>(
     backend: Arc<B>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Answers are small and each is followed by nothing until the next request: without
-    // TCP_NODELAY, Nagle's algorithm meets the client's delayed ACK and stalls ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(backend))
+    axum::serve(without_nagle(listener), router(backend))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// `listener` with TCP_NODELAY on every accepted connection: answers are small and each is
+/// followed by nothing until the next request, so Nagle's algorithm would meet the client's
+/// delayed ACK and stall ~40 ms.
+pub fn without_nagle(
+    listener: tokio::net::TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    })
 }
 
 fn request_id() -> String {

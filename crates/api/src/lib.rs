@@ -30,7 +30,7 @@ use tessera_model::table::TableMeta;
 use tessera_model::{Item, Result};
 
 pub use error::{body as error_body, wire as error_wire};
-pub use http::{router, serve};
+pub use http::{router, serve, without_nagle};
 
 /// What executes operations: the embedded store of `tessera local`, or the cluster router.
 /// Requests reach it validated; it answers with model types or a DynamoDB-kinded error.

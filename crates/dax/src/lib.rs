@@ -182,13 +182,7 @@ pub async fn run(
         .route("/metrics", get(metrics))
         .with_state(backend.clone())
         .merge(tessera_api::router(backend.clone()));
-    let api_listener = {
-        use axum::serve::ListenerExt;
-        api_listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        })
-    };
-    let http = axum::serve(api_listener, app).with_graceful_shutdown(stopped(stop_rx));
+    let http = axum::serve(tessera_api::without_nagle(api_listener), app).with_graceful_shutdown(stopped(stop_rx));
     let grpc_task = tokio::spawn(grpc);
     let http_task = tokio::spawn(async move { http.await });
     shutdown.await;

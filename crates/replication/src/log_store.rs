@@ -238,9 +238,10 @@ where
         let mut encoded = Vec::new();
         let mut decoded = Vec::new();
         for e in entries {
+            let index = e.log_id.index;
             let bytes = serde_json::to_vec(&e).map_err(write_err)?;
-            decoded.push((e.log_id.index, bytes.len(), e));
-            encoded.push((decoded.last().map_or(0, |d| d.0), bytes));
+            decoded.push((index, bytes.len(), e));
+            encoded.push((index, bytes));
         }
         self.store.append(self.group, encoded).map_err(write_err)?;
         self.with_cache(|c| {

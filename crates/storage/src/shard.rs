@@ -351,15 +351,6 @@ impl ApplySession<'_> {
     /// request id (a repeated id gets the first application's result, stored with the
     /// change), and forgets a few ids older than [`DEDUP_WINDOW_ENTRIES`] entries: by log
     /// position, so every replica remembers the same ids at the same index.
-    pub fn apply_once(
-        &mut self,
-        commands: &[(RequestId, ShardCommand)],
-        index: u64,
-    ) -> Result<Vec<Result<WriteOutput>>> {
-        self.apply_each_once(commands.iter().map(|(r, c)| (r, c)), index)
-    }
-
-    /// [`ApplySession::apply_once`] over borrowed commands.
     pub fn apply_each_once<'c>(
         &mut self,
         commands: impl ExactSizeIterator<Item = (&'c RequestId, &'c ShardCommand)>,
@@ -472,13 +463,15 @@ impl Shard {
         marker: Option<&[u8]>,
         index: u64,
     ) -> Result<WriteOutput> {
-        let mut results = self.apply_batch_once(&[(*request, command.clone())], marker, index)?;
+        let mut session = self.session();
+        let mut results = session.apply_each_once(std::iter::once((request, command)), index)?;
+        session.commit(marker)?;
         results
             .pop()
             .unwrap_or_else(|| Err(Error::internal("no result for the command")))
     }
 
-    /// The commands of one log entry, applied as by [`ApplySession::apply_once`] and
+    /// The commands of one log entry, applied as by [`ApplySession::apply_each_once`] and
     /// committed with `marker`.
     pub fn apply_batch_once(
         &self,
@@ -487,7 +480,7 @@ impl Shard {
         index: u64,
     ) -> Result<Vec<Result<WriteOutput>>> {
         let mut session = self.session();
-        let results = session.apply_once(commands, index)?;
+        let results = session.apply_each_once(commands.iter().map(|(r, c)| (r, c)), index)?;
         session.commit(marker)?;
         Ok(results)
     }
