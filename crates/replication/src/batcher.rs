@@ -24,7 +24,7 @@ pub const BATCH_COMMANDS_MAX: usize = 256;
 /// goes alone.
 pub const BATCH_BYTES_MAX: usize = 1024 * 1024;
 /// Entries a group's leader has proposed and not yet seen applied; more writes wait and
-/// are batched. One: per-entry costs (a sled batch per apply, an fsync'd append and an RPC per
+/// are batched. One: per-entry costs (a commit per apply, an fsync'd append and an RPC per
 /// replica) outweigh the idle gap between rounds (2 in flight: -7% writes on the local cluster).
 pub const ENTRIES_IN_FLIGHT_MAX: usize = 1;
 /// Proposals waiting for a batch per group (callers wait when it is full).

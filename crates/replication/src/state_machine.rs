@@ -97,7 +97,7 @@ fn load_snapshot(store: &NodeStore, group: u64) -> StorageResult<Option<Snapshot
 // ---------------------------------------------------------------------------------------
 // Data groups
 
-/// Commands a data group applies in one sled batch at most (bounds the staged writes of a
+/// Commands a data group applies in one commit at most (bounds the staged writes of a
 /// follower applying a long backlog).
 const APPLY_STEP_COMMANDS: usize = 1024;
 
@@ -157,7 +157,7 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
         let _applying = self.lock.lock().await;
         let mut applied = self.applied()?;
         let mut results = Vec::new();
-        // The entries of one call reach sled in one batch with the last one's marker (a crash
+        // The entries of one call reach sled in one commit with the last one's marker (a crash
         // leaves all applied or none); long calls (a follower catching up) commit in steps.
         let mut session = self.shard.session();
         for entry in entries {
