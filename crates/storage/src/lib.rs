@@ -34,7 +34,9 @@ pub use catalog::Catalog;
 pub use codec::{decode_item, encode_item};
 pub use flusher::Flusher;
 pub use node_store::NodeStore;
-pub use shard::{ApplySession, RequestId, Shard, ShardCommand, TableRef, DEDUP_WINDOW_ENTRIES, MSG_UPDATE_TOO_LARGE};
+pub use shard::{
+    ApplySession, RequestId, Shard, ShardCommand, TableRef, DEDUP_IDS_MAX, DEDUP_WINDOW_ENTRIES, MSG_UPDATE_TOO_LARGE,
+};
 
 pub(crate) fn sled_error(e: sled::Error) -> Error {
     Error::internal(format!("storage error: {e}"))

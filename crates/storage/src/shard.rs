@@ -5,8 +5,9 @@
 //! **Architecture invariant:** `apply` depends only on the command and the tree's contents,
 //! so replicas applying the same log reach the same state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tessera_expr::{
@@ -61,16 +62,21 @@ pub enum ShardCommand {
 const APPLIED_KEY: &[u8] = b"\0\0\0\0\0\0\0\0applied";
 /// The changes of a multi-key write while it is being written (see `Writes::write`).
 const INTENT_KEY: &[u8] = b"\0\0\0\0\0\0\0\0intent";
-/// Results of recent requests by id (`apply_once`), and the same ids by proposal time.
-const DEDUP_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedup/";
-const DEDUP_INDEX_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedupi/";
+/// Ids and results of the requests of recent log entries (`apply_once`), one record per entry:
+/// `DEDUP_PREFIX ‖ index` → per request `id (16 bytes) ‖ len (u32) ‖ result`. One key per
+/// entry rather than per request: every sled write is a cost on every replica.
+const DEDUP_PREFIX: &[u8] = b"\0\0\0\0\0\0\0\0dedupe/";
 /// How many log entries a request id is remembered for: counted in the shard's own log (not
 /// by anyone's clock), and far beyond what a router's retry budget can span.
 pub const DEDUP_WINDOW_ENTRIES: u64 = 100_000;
+/// Most request ids a shard remembers (the oldest entries' ids go first): bounds the
+/// in-memory id index at a few MB per shard. At 2,000 writes/s to one shard that is still a
+/// minute, far beyond a router's retry budget.
+pub const DEDUP_IDS_MAX: usize = if cfg!(test) { 1024 } else { 131_072 };
 /// Results larger than this are not kept: a retry of such a request gets an "outcome known,
 /// result not kept" error instead (bounds the table at ~window × this).
 const DEDUP_RESULT_BYTES_MAX: usize = 4096;
-/// Expired ids forgotten per apply (bounds the work of one apply).
+/// Expired entries' records forgotten per applied entry (bounds the work of one apply).
 const DEDUP_EXPIRE_PER_APPLY: usize = 16;
 
 /// A request's identity for de-duplication: a router that retries a proposal whose outcome
@@ -82,14 +88,90 @@ pub struct RequestId {
     pub at_millis: u64,
 }
 
-fn dedup_key(id: u128) -> Vec<u8> {
-    [DEDUP_PREFIX, &id.to_be_bytes()[..]].concat()
+fn dedup_record_key(index: u64) -> Vec<u8> {
+    [DEDUP_PREFIX, &index.to_be_bytes()[..]].concat()
+}
+
+fn dedup_record_index(key: &[u8]) -> Result<u64> {
+    key.get(DEDUP_PREFIX.len()..)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| Error::internal("bad request-id record key"))
+}
+
+fn encode_dedup_record(requests: &[(u128, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(requests.iter().map(|(_, r)| 20 + r.len()).sum());
+    for (id, result) in requests {
+        out.extend_from_slice(&id.to_be_bytes());
+        out.extend_from_slice(&(result.len() as u32).to_be_bytes());
+        out.extend_from_slice(result);
+    }
+    out
+}
+
+fn decode_dedup_record(mut bytes: &[u8]) -> Result<Vec<(u128, &[u8])>> {
+    let bad = || Error::internal("a request-id record is corrupt");
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (id, rest) = bytes.split_at_checked(16).ok_or_else(bad)?;
+        let (len, rest) = rest.split_at_checked(4).ok_or_else(bad)?;
+        let id = u128::from_be_bytes(id.try_into().map_err(|_| bad())?);
+        let len = u32::from_be_bytes(len.try_into().map_err(|_| bad())?) as usize;
+        let (result, rest) = rest.split_at_checked(len).ok_or_else(bad)?;
+        out.push((id, result));
+        bytes = rest;
+    }
+    Ok(out)
+}
+
+fn kept_result(stored: &[u8]) -> Result<Result<WriteOutput>> {
+    let kept: Option<std::result::Result<WriteOutput, Error>> =
+        serde_json::from_slice(stored).map_err(|e| Error::internal(format!("stored request result: {e}")))?;
+    Ok(kept.unwrap_or_else(|| {
+        Err(Error::internal(
+            "the request was applied, but its result was too large to keep for a retry",
+        ))
+    }))
+}
+
+/// The request ids a shard remembers, in memory (rebuilt from the records when the shard
+/// opens or installs a snapshot): id → index of the entry whose record holds its result.
+#[derive(Default)]
+struct DedupIndex {
+    by_id: HashMap<u128, u64>,
+    /// Ids in all records (the bound [`DEDUP_IDS_MAX`] is on this).
+    ids: usize,
+}
+
+impl DedupIndex {
+    fn load(tree: &sled::Tree) -> Result<DedupIndex> {
+        let mut index = DedupIndex::default();
+        for record in tree.scan_prefix(DEDUP_PREFIX) {
+            let (key, value) = record.map_err(sled_error)?;
+            let at = dedup_record_index(&key)?;
+            let requests = decode_dedup_record(&value)?;
+            index.ids += requests.len();
+            index.by_id.extend(requests.into_iter().map(|(id, _)| (id, at)));
+        }
+        Ok(index)
+    }
+}
+
+/// What a session changed in the request-id index, applied to it once the session's writes
+/// are in sled.
+#[derive(Default)]
+struct DedupChanges {
+    added: HashMap<u128, u64>,
+    /// Records forgotten: their entry index and ids.
+    expired: Vec<(u64, Vec<u128>)>,
+    expired_ids: usize,
 }
 
 pub const MSG_UPDATE_TOO_LARGE: &str = "Item size to update has exceeded the maximum allowed size";
 
 pub struct Shard {
     tree: sled::Tree,
+    dedup: Mutex<DedupIndex>,
 }
 
 fn parse_condition(ctx: &mut Context<'_>, options: &WriteOptions) -> Result<Option<Condition>> {
@@ -407,6 +489,7 @@ pub struct ApplySession<'a> {
     shard: &'a Shard,
     writes: Writes<'a>,
     commands: usize,
+    dedup: DedupChanges,
 }
 
 impl ApplySession<'_> {
@@ -424,72 +507,113 @@ impl ApplySession<'_> {
     }
 
     /// Applies the commands of the log entry at `index` in order, each at most once per
-    /// request id (a repeated id gets the first application's result, stored with the
-    /// change), and forgets a few ids older than [`DEDUP_WINDOW_ENTRIES`] entries: by log
-    /// position, so every replica remembers the same ids at the same index.
+    /// request id (a repeated id gets the first application's result, recorded with the
+    /// change), and forgets the ids of entries older than [`DEDUP_WINDOW_ENTRIES`] entries
+    /// or beyond [`DEDUP_IDS_MAX`] ids: by log position and record contents, so every replica
+    /// remembers the same ids at the same index.
     pub fn apply_each_once<'c>(
         &mut self,
         commands: impl ExactSizeIterator<Item = (&'c RequestId, &'c ShardCommand)>,
         index: u64,
     ) -> Result<Vec<Result<WriteOutput>>> {
-        let writes = &mut self.writes;
-        let count = commands.len();
-        let mut results = Vec::with_capacity(count);
+        let record_key = dedup_record_key(index);
+        // Requests of this entry: those of an earlier call with the same index first.
+        let mut recorded: Vec<(u128, Vec<u8>)> = match self.writes.get(&record_key)? {
+            Some(bytes) => decode_dedup_record(&bytes)?
+                .into_iter()
+                .map(|(id, r)| (id, r.to_vec()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let already = recorded.len();
+        let mut results = Vec::with_capacity(commands.len());
         for (request, command) in commands {
             self.commands += 1;
-            let key = dedup_key(request.id);
-            if let Some(stored) = writes.get(&key)? {
-                let kept: Option<std::result::Result<WriteOutput, Error>> = serde_json::from_slice(&stored)
-                    .map_err(|e| Error::internal(format!("stored request result: {e}")))?;
-                results.push(kept.unwrap_or_else(|| {
-                    Err(Error::internal(
-                        "the request was applied, but its result was too large to keep for a retry",
-                    ))
-                }));
+            if let Some(stored) = recorded.iter().find(|(id, _)| *id == request.id) {
+                results.push(kept_result(&stored.1)?);
                 continue;
             }
-            let result = self.shard.mutate(command, writes);
-            let result = writes.settle(result)?;
+            if let Some(stored) = self.remembered(request.id)? {
+                results.push(kept_result(&stored)?);
+                continue;
+            }
+            let result = self.shard.mutate(command, &mut self.writes);
+            let result = self.writes.settle(result)?;
             let mut stored = serde_json::to_vec(&Some(&result)).map_err(|e| Error::internal(e.to_string()))?;
             if stored.len() > DEDUP_RESULT_BYTES_MAX {
                 stored = b"null".to_vec();
             }
-            writes.insert(&key, &stored);
-            let index_key = [
-                DEDUP_INDEX_PREFIX,
-                &index.to_be_bytes()[..],
-                &request.id.to_be_bytes()[..],
-            ]
-            .concat();
-            writes.insert(&index_key, &[]);
-            writes.keep();
+            recorded.push((request.id, stored));
             results.push(result);
         }
-        // Ids of this entry carry `index`, so they are never below the horizon; ids this
-        // session already forgot are skipped, so each entry forgets the same ids as it would
-        // applied alone.
-        let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
-        let horizon_key = [DEDUP_INDEX_PREFIX, &horizon.to_be_bytes()[..]].concat();
-        let limit = DEDUP_EXPIRE_PER_APPLY * count.max(1);
-        let mut expired = Vec::new();
-        for entry in self.shard.tree.range(DEDUP_INDEX_PREFIX.to_vec()..horizon_key).keys() {
-            let old = entry.map_err(sled_error)?;
-            if writes.is_removed(&old) {
-                continue;
+        if recorded.len() > already {
+            for (id, _) in &recorded[already..] {
+                self.dedup.added.insert(*id, index);
             }
-            expired.push(old);
-            if expired.len() >= limit {
+            self.writes.insert(&record_key, &encode_dedup_record(&recorded));
+            self.writes.keep();
+        }
+        self.expire_ids(index)?;
+        Ok(results)
+    }
+
+    /// The kept result of `id` if an earlier entry applied it and it is still remembered.
+    fn remembered(&self, id: u128) -> Result<Option<Vec<u8>>> {
+        let at = match self.dedup.added.get(&id) {
+            Some(at) => Some(*at),
+            None => self
+                .shard
+                .dedup
+                .lock()
+                .map_err(|_| Error::internal("request-id index poisoned"))?
+                .by_id
+                .get(&id)
+                .copied(),
+        };
+        let Some(at) = at else { return Ok(None) };
+        // A record forgotten earlier in this session reads as absent here.
+        let Some(record) = self.writes.get(&dedup_record_key(at))? else {
+            return Ok(None);
+        };
+        Ok(decode_dedup_record(&record)?
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r.to_vec()))
+    }
+
+    /// Forgets the records of entries older than the window, oldest first, and more while
+    /// the shard remembers over [`DEDUP_IDS_MAX`] ids; a bounded number per entry.
+    fn expire_ids(&mut self, index: u64) -> Result<()> {
+        let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
+        let remembered = self
+            .shard
+            .dedup
+            .lock()
+            .map_err(|_| Error::internal("request-id index poisoned"))?
+            .ids;
+        let mut ids = (remembered + self.dedup.added.len()).saturating_sub(self.dedup.expired_ids);
+        let mut forgotten = 0;
+        for record in self.shard.tree.scan_prefix(DEDUP_PREFIX) {
+            if forgotten >= DEDUP_EXPIRE_PER_APPLY {
                 break;
             }
-        }
-        for old in expired {
-            if let Some(id) = old.get(DEDUP_INDEX_PREFIX.len() + 8..) {
-                writes.remove(&[DEDUP_PREFIX, id].concat());
+            let (key, value) = record.map_err(sled_error)?;
+            if self.writes.is_removed(&key) {
+                continue;
             }
-            writes.remove(&old);
+            let at = dedup_record_index(&key)?;
+            if at >= index || (at >= horizon && ids <= DEDUP_IDS_MAX) {
+                break;
+            }
+            let requests: Vec<u128> = decode_dedup_record(&value)?.into_iter().map(|(id, _)| id).collect();
+            ids -= requests.len().min(ids);
+            self.dedup.expired_ids += requests.len();
+            self.dedup.expired.push((at, requests));
+            self.writes.remove(&key);
+            forgotten += 1;
         }
-        writes.keep();
-        Ok(results)
+        self.writes.keep();
+        Ok(())
     }
 
     /// Writes everything applied, with `marker`, in one atomic step.
@@ -497,7 +621,23 @@ impl ApplySession<'_> {
         if let Some(marker) = marker {
             self.writes.insert(APPLIED_KEY, marker);
         }
-        self.writes.write()
+        self.writes.write()?;
+        let mut index = self
+            .shard
+            .dedup
+            .lock()
+            .map_err(|_| Error::internal("request-id index poisoned"))?;
+        for (at, ids) in self.dedup.expired {
+            index.ids = index.ids.saturating_sub(ids.len());
+            for id in ids {
+                if index.by_id.get(&id) == Some(&at) {
+                    index.by_id.remove(&id);
+                }
+            }
+        }
+        index.ids += self.dedup.added.len();
+        index.by_id.extend(self.dedup.added);
+        Ok(())
     }
 }
 
@@ -511,7 +651,8 @@ impl Shard {
             }
             tree.remove(INTENT_KEY).map_err(sled_error)?;
         }
-        Ok(Shard { tree })
+        let dedup = Mutex::new(DedupIndex::load(&tree)?);
+        Ok(Shard { tree, dedup })
     }
 
     fn load(&self, key: &[u8]) -> Result<Option<Item>> {
@@ -574,6 +715,7 @@ impl Shard {
             shard: self,
             writes: Writes::new(&self.tree),
             commands: 0,
+            dedup: DedupChanges::default(),
         }
     }
 
@@ -585,6 +727,12 @@ impl Shard {
             ShardCommand::BatchWrite { table, requests } => self.batch_write(table, requests, writes),
             ShardCommand::DropTable { table_id } => self.drop_table(*table_id, writes),
         }
+    }
+
+    /// How many request ids the shard remembers.
+    #[cfg(test)]
+    pub(crate) fn remembered_ids(&self) -> usize {
+        self.dedup.lock().map_or(0, |d| d.ids)
     }
 
     /// Records the applied log position without a command (membership and blank entries).
@@ -633,6 +781,10 @@ impl Shard {
             batch.insert(k, v);
         }
         self.tree.apply_batch(batch).map_err(sled_error)?;
+        *self
+            .dedup
+            .lock()
+            .map_err(|_| Error::internal("request-id index poisoned"))? = DedupIndex::load(&self.tree)?;
         Ok(())
     }
 

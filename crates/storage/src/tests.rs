@@ -424,3 +424,74 @@ fn a_batch_of_commands_applies_in_order_and_atomically() {
     assert_eq!(n(&again[2]), num("11"));
     assert_eq!(again[1].as_ref().unwrap_err().kind, ErrorKind::ConditionalCheckFailed);
 }
+
+fn put_command(n: u64) -> ShardCommand {
+    ShardCommand::Put {
+        table: table(),
+        op: PutItem {
+            table: "t".into(),
+            item: item(json!({"pk": {"S": "p"}, "sk": {"N": n.to_string()}})),
+            options: WriteOptions::default(),
+        },
+    }
+}
+
+/// Remembered request ids survive a restart (the in-memory index is rebuilt from the
+/// records), and the number remembered is bounded: beyond DEDUP_IDS_MAX the oldest entries'
+/// ids are forgotten first, the newest still de-duplicated.
+#[test]
+fn request_ids_survive_reopen_and_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let id = |id: u128| RequestId { id, at_millis: 0 };
+    let shard = Shard::open(&db, "ids").unwrap();
+    let per_entry = 100u64;
+    let entries = (DEDUP_IDS_MAX as u64 / per_entry) * 2;
+    for e in 0..entries {
+        let commands: Vec<(RequestId, ShardCommand)> = (0..per_entry)
+            .map(|i| {
+                let n = e * per_entry + i;
+                (id(n as u128), put_command(n))
+            })
+            .collect();
+        let results = shard.apply_batch_once(&commands, None, e + 1).unwrap();
+        assert!(results.iter().all(|r| r.is_ok()));
+    }
+    drop(shard);
+    let shard = Shard::open(&db, "ids").unwrap();
+    let remembered = shard.remembered_ids();
+    assert!(
+        remembered <= DEDUP_IDS_MAX && remembered > DEDUP_IDS_MAX / 2,
+        "{remembered} ids remembered"
+    );
+    // The newest id is still known after the restart: its retry returns the kept result
+    // and writes nothing (a Put that would fail its condition now is not evaluated again).
+    let newest = entries * per_entry - 1;
+    let guarded = ShardCommand::Put {
+        table: table(),
+        op: PutItem {
+            table: "t".into(),
+            item: item(json!({"pk": {"S": "p"}, "sk": {"N": newest.to_string()}})),
+            options: WriteOptions {
+                condition: Some("attribute_not_exists(pk)".into()),
+                ..WriteOptions::default()
+            },
+        },
+    };
+    let index = entries + 1;
+    assert!(shard.apply_once(&id(newest as u128), &guarded, None, index).is_ok());
+    // The oldest id was forgotten: the same guarded retry is evaluated again and fails.
+    let oldest = ShardCommand::Put {
+        table: table(),
+        op: PutItem {
+            table: "t".into(),
+            item: item(json!({"pk": {"S": "p"}, "sk": {"N": "0"}})),
+            options: WriteOptions {
+                condition: Some("attribute_not_exists(pk)".into()),
+                ..WriteOptions::default()
+            },
+        },
+    };
+    let e = shard.apply_once(&id(0), &oldest, None, index + 1).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConditionalCheckFailed);
+}
