@@ -100,6 +100,15 @@ fn load_snapshot(store: &NodeStore, group: u64) -> StorageResult<Option<Snapshot
 /// Commands a data group applies in one commit at most (bounds the staged writes of a
 /// follower applying a long backlog).
 const APPLY_STEP_COMMANDS: usize = 1024;
+/// Log entries one commit spans at most. A shard forgets request ids by what its tree
+/// holds when an entry is applied, and a commit's own records are not there yet: with
+/// commits far smaller than the id window and bound, how entries are grouped into commits
+/// (which differs between replicas) never changes what is forgotten.
+const APPLY_STEP_ENTRIES: u64 = 1024;
+const _: () = assert!(
+    (APPLY_STEP_COMMANDS + crate::batcher::BATCH_COMMANDS_MAX) * 4 < tessera_storage::DEDUP_IDS_MAX
+        && APPLY_STEP_ENTRIES * 4 < tessera_storage::DEDUP_WINDOW_ENTRIES
+);
 
 pub struct DataStateMachine {
     group: u64,
@@ -160,8 +169,10 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
         // The entries of one call reach sled in one commit with the last one's marker (a crash
         // leaves all applied or none); long calls (a follower catching up) commit in steps.
         let mut session = self.shard.session();
+        let mut session_start: Option<u64> = None;
         for entry in entries {
             applied.last_applied = Some(entry.log_id);
+            let started = *session_start.get_or_insert(entry.log_id.index);
             // Storage failures are fatal for the replica; DynamoDB errors are results.
             let result = match entry.payload {
                 EntryPayload::Normal(Command::Shard(command)) => {
@@ -189,10 +200,11 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
                 }
             };
             results.push(result);
-            if session.commands() >= APPLY_STEP_COMMANDS {
+            if session.commands() >= APPLY_STEP_COMMANDS || entry.log_id.index - started + 1 >= APPLY_STEP_ENTRIES {
                 let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
                 session.commit(Some(&marker)).map_err(sm_write)?;
                 session = self.shard.session();
+                session_start = None;
             }
         }
         let marker = serde_json::to_vec(&applied).map_err(sm_write)?;

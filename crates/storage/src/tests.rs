@@ -495,3 +495,43 @@ fn request_ids_survive_reopen_and_stay_bounded() {
     let e = shard.apply_once(&id(0), &oldest, None, index + 1).unwrap_err();
     assert_eq!(e.kind, ErrorKind::ConditionalCheckFailed);
 }
+
+/// Replicas group entries into commits differently (a follower catching up applies many at
+/// once): what a shard remembers and forgets must not depend on that.
+#[test]
+fn forgetting_ids_does_not_depend_on_how_entries_are_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let one_by_one = Shard::open(&db, "a").unwrap();
+    let grouped = Shard::open(&db, "b").unwrap();
+    let id = |id: u128| RequestId { id, at_millis: 0 };
+    let per_entry = 100u64;
+    let entry = |e: u64| -> Vec<(RequestId, ShardCommand)> {
+        (0..per_entry)
+            .map(|i| {
+                let n = e * per_entry + i;
+                (id(n as u128), put_command(n % 300))
+            })
+            .collect()
+    };
+    let entries = (DEDUP_IDS_MAX as u64 / per_entry) * 3;
+    for e in 1..=entries {
+        one_by_one
+            .apply_batch_once(&entry(e), Some(&e.to_be_bytes()), e)
+            .unwrap();
+    }
+    for first in (1..=entries).step_by(3) {
+        let mut session = grouped.session();
+        let last = (first + 2).min(entries);
+        for e in first..=last {
+            let commands = entry(e);
+            session
+                .apply_each_once(commands.iter().map(|(r, c)| (r, c)), e)
+                .unwrap();
+        }
+        session.commit(Some(&last.to_be_bytes())).unwrap();
+    }
+    assert_eq!(one_by_one.remembered_ids(), grouped.remembered_ids());
+    assert!(one_by_one.remembered_ids() <= DEDUP_IDS_MAX);
+    assert_eq!(one_by_one.export().unwrap(), grouped.export().unwrap());
+}
