@@ -48,8 +48,7 @@ fn snapshot_id(group: u64, applied: &Applied) -> String {
 /// a lagging follower after the log it covers is purged.
 fn save_snapshot(store: &NodeStore, group: u64, meta: &SnapshotMeta<u64, NodeInfo>, data: &[u8]) -> StorageResult<()> {
     let meta = serde_json::to_vec(meta).map_err(sm_write)?;
-    store.put_state(group, "snapshot_data", data).map_err(sm_write)?;
-    store.put_state(group, "snapshot_meta", &meta).map_err(sm_write)
+    store.put_snapshot(group, &meta, data).map_err(sm_write)
 }
 
 /// Describes, keeps and returns a snapshot of `data` taken at `applied`.
@@ -80,14 +79,10 @@ fn read_applied(shard: &Shard) -> StorageResult<Applied> {
 }
 
 fn load_snapshot(store: &NodeStore, group: u64) -> StorageResult<Option<Snapshot<TypeConfig>>> {
-    let Some(meta) = store.get_state(group, "snapshot_meta").map_err(sm_read)? else {
+    let Some((meta, data)) = store.get_snapshot(group).map_err(sm_read)? else {
         return Ok(None);
     };
     let meta: SnapshotMeta<u64, NodeInfo> = serde_json::from_slice(&meta).map_err(sm_read)?;
-    let data = store
-        .get_state(group, "snapshot_data")
-        .map_err(sm_read)?
-        .unwrap_or_default();
     Ok(Some(Snapshot {
         meta,
         snapshot: Box::new(data),

@@ -4,6 +4,10 @@
 //! Layout (shared trees keyed big-endian, so many groups cost no extra trees):
 //! - `raft_log`:   `group ‖ index` → entry bytes
 //! - `raft_state`: `group ‖ tag`   → bytes (vote, committed, purged, meta state machine)
+//! - `raft_snapshot`: `group` → the group's latest snapshot (`len(meta) ‖ meta ‖ data`). Not in
+//!   `raft_state`: sled rewrites a whole leaf every few changes to it, and a leaf holding a
+//!   shard-sized snapshot beside the `committed` marker (written on every commit) was
+//!   rewritten megabytes at a time, dozens of times a second.
 //! - `shard/<group>`: the data of a data group's state machine (a [`Shard`])
 //!
 //! Writes are made durable by [`NodeStore::flush`], which group-commits across every group.
@@ -21,8 +25,12 @@ pub struct NodeStore {
     db: sled::Db,
     log: sled::Tree,
     state: sled::Tree,
+    snapshots: sled::Tree,
     flusher: Flusher,
 }
+
+/// Keys of snapshots kept in `raft_state` by earlier versions (removed when a new one is kept).
+const LEGACY_SNAPSHOT_TAGS: [&str; 2] = ["snapshot_data", "snapshot_meta"];
 
 fn log_key(group: u64, index: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
@@ -55,6 +63,7 @@ impl NodeStore {
         Ok(Arc::new(NodeStore {
             log: db.open_tree("raft_log").map_err(sled_error)?,
             state: db.open_tree("raft_state").map_err(sled_error)?,
+            snapshots: db.open_tree("raft_snapshot").map_err(sled_error)?,
             flusher: Flusher::start(db.clone()),
             db,
         }))
@@ -67,6 +76,7 @@ impl NodeStore {
         Ok(Arc::new(NodeStore {
             log: db.open_tree("raft_log").map_err(sled_error)?,
             state: db.open_tree("raft_state").map_err(sled_error)?,
+            snapshots: db.open_tree("raft_snapshot").map_err(sled_error)?,
             flusher: Flusher::start(db.clone()),
             db,
         }))
@@ -143,6 +153,35 @@ impl NodeStore {
             .map(|v| v.to_vec()))
     }
 
+    /// Keeps `meta` and `data` as the group's latest snapshot (one insert: never a meta
+    /// without its data).
+    pub fn put_snapshot(&self, group: u64, meta: &[u8], data: &[u8]) -> Result<()> {
+        let mut value = Vec::with_capacity(4 + meta.len() + data.len());
+        value.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+        value.extend_from_slice(meta);
+        value.extend_from_slice(data);
+        self.snapshots.insert(group.to_be_bytes(), value).map_err(sled_error)?;
+        for tag in LEGACY_SNAPSHOT_TAGS {
+            let key = state_key(group, tag);
+            if self.state.contains_key(&key).map_err(sled_error)? {
+                self.state.remove(key).map_err(sled_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The group's latest snapshot: (meta, data).
+    pub fn get_snapshot(&self, group: u64) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some(value) = self.snapshots.get(group.to_be_bytes()).map_err(sled_error)? else {
+            return Ok(None);
+        };
+        let bad = || Error::internal("a stored snapshot is corrupt");
+        let (len, rest) = value.split_at_checked(4).ok_or_else(bad)?;
+        let len = u32::from_be_bytes(len.try_into().map_err(|_| bad())?) as usize;
+        let (meta, data) = rest.split_at_checked(len).ok_or_else(bad)?;
+        Ok(Some((meta.to_vec(), data.to_vec())))
+    }
+
     /// The data of a data group's state machine.
     pub fn shard(&self, group: u64) -> Result<Shard> {
         Shard::open(&self.db, &shard_tree_name(group))
@@ -156,6 +195,7 @@ impl NodeStore {
             batch.remove(k.map_err(sled_error)?);
         }
         self.state.apply_batch(batch).map_err(sled_error)?;
+        self.snapshots.remove(group.to_be_bytes()).map_err(sled_error)?;
         self.db.drop_tree(shard_tree_name(group)).map_err(sled_error)?;
         Ok(())
     }
@@ -186,7 +226,15 @@ mod tests {
         assert_eq!(left, vec![2, 3]);
         assert_eq!(store.entries(2, 0, 100).unwrap().len(), 3);
         store.put_state(1, "vote", b"v").unwrap();
+        store.put_snapshot(1, b"meta", b"data").unwrap();
+        store.put_snapshot(2, b"", b"two").unwrap();
+        assert_eq!(
+            store.get_snapshot(1).unwrap(),
+            Some((b"meta".to_vec(), b"data".to_vec()))
+        );
         store.drop_group(1).unwrap();
+        assert_eq!(store.get_snapshot(1).unwrap(), None);
+        assert_eq!(store.get_snapshot(2).unwrap(), Some((Vec::new(), b"two".to_vec())));
         assert!(store.entries(1, 0, 100).unwrap().is_empty());
         assert!(store.get_state(1, "vote").unwrap().is_none());
         assert_eq!(store.entries(2, 0, 100).unwrap().len(), 3);
