@@ -2,9 +2,9 @@
 //! write has made it durable. One flush serves every writer that queued before it began, so
 //! fsyncs are shared across concurrent requests and across Raft groups.
 //!
-//! Flushes run on a thread of their own, at most one per [`FLUSH_INTERVAL_MIN`]: a sled flush
-//! costs far more CPU than its fsync (it hands the write to sled's I/O threads and wakes every
-//! idle one), so when writers keep coming, letting them gather for a moment turns many small
+//! Flushes run on a thread of their own, at most one per interval: a sled flush costs far
+//! more CPU than its fsync (it hands the write to sled's I/O threads and wakes every idle
+//! one), so when writers keep coming, letting them gather for a moment turns many small
 //! flushes into one. An idle store flushes at once.
 
 use std::time::{Duration, Instant};
@@ -15,8 +15,14 @@ use tessera_model::{Error, Result};
 
 /// Waiters a flush batch can gather before the queue pushes back on writers.
 const FLUSH_QUEUE_CAPACITY: usize = 4096;
-/// Shortest time between the starts of two flushes.
-pub const FLUSH_INTERVAL_MIN: Duration = Duration::from_micros(1000);
+/// Shortest time between the starts of two flushes of the embedded store: one request's
+/// latency is one flush there, so the wait stays short.
+pub const FLUSH_INTERVAL_LOCAL: Duration = Duration::from_millis(1);
+/// The same for a cluster node, whose flushes serve every group it hosts: a write waits for
+/// the leader's and the followers' flushes in parallel, and fewer, larger flushes leave the
+/// node's CPU to replication (6-node cluster PutItem at 64 connections, this 2-core machine:
+/// 1 ms 2,630/s p99 73 ms; 3 ms 2,680/s p99 64 ms; 6 ms 2,770/s p99 44 ms; 10 ms 2,570/s).
+pub const FLUSH_INTERVAL_NODE: Duration = Duration::from_millis(6);
 
 type Waiter = oneshot::Sender<Result<()>>;
 
@@ -28,12 +34,12 @@ pub struct Flusher {
 }
 
 impl Flusher {
-    /// Starts the flush thread.
-    pub fn start(db: sled::Db) -> Flusher {
+    /// Starts the flush thread: flushes start at least `interval` apart.
+    pub fn start(db: sled::Db, interval: Duration) -> Flusher {
         let (tx, rx) = mpsc::channel::<Waiter>(FLUSH_QUEUE_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("tessera-flush".into())
-            .spawn(move || flush_loop(db, rx));
+            .spawn(move || flush_loop(db, rx, interval));
         match thread {
             Ok(thread) => Flusher {
                 durable: true,
@@ -85,10 +91,10 @@ impl Flusher {
     }
 }
 
-fn flush_loop(db: sled::Db, mut rx: mpsc::Receiver<Waiter>) {
+fn flush_loop(db: sled::Db, mut rx: mpsc::Receiver<Waiter>, interval: Duration) {
     let mut last_start: Option<Instant> = None;
     while let Some(first) = rx.blocking_recv() {
-        if let Some(wait) = last_start.and_then(|t| FLUSH_INTERVAL_MIN.checked_sub(t.elapsed())) {
+        if let Some(wait) = last_start.and_then(|t| interval.checked_sub(t.elapsed())) {
             std::thread::sleep(wait);
         }
         let mut waiters = vec![first];

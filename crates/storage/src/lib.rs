@@ -67,7 +67,7 @@ impl Store {
     /// Opens (or creates) a durable store in `dir`. Must run inside a tokio runtime.
     pub async fn open(dir: &Path) -> Result<Store> {
         let db = open_with_lock_retry(&sled::Config::new().path(dir)).await?;
-        let flusher = Flusher::start(db.clone());
+        let flusher = Flusher::start(db.clone(), flusher::FLUSH_INTERVAL_LOCAL);
         Store::with_db(db, flusher)
     }
 

@@ -64,7 +64,7 @@ impl NodeStore {
             log: db.open_tree("raft_log").map_err(sled_error)?,
             state: db.open_tree("raft_state").map_err(sled_error)?,
             snapshots: db.open_tree("raft_snapshot").map_err(sled_error)?,
-            flusher: Flusher::start(db.clone()),
+            flusher: Flusher::start(db.clone(), crate::flusher::FLUSH_INTERVAL_NODE),
             db,
         }))
     }
@@ -77,7 +77,7 @@ impl NodeStore {
             log: db.open_tree("raft_log").map_err(sled_error)?,
             state: db.open_tree("raft_state").map_err(sled_error)?,
             snapshots: db.open_tree("raft_snapshot").map_err(sled_error)?,
-            flusher: Flusher::start(db.clone()),
+            flusher: Flusher::start(db.clone(), crate::flusher::FLUSH_INTERVAL_NODE),
             db,
         }))
     }
