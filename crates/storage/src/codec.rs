@@ -19,6 +19,29 @@ const TAG_SS: u8 = 9;
 const TAG_NS: u8 = 10;
 const TAG_BS: u8 = 11;
 
+/// Framing of the storage's own records (snapshots, intents, request-id records): a u32
+/// big-endian length, then the bytes.
+pub(crate) fn put_framed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// The next `n` bytes of `bytes`; `what` names the record in the corruption error.
+pub(crate) fn take_fixed<'b>(bytes: &mut &'b [u8], n: usize, what: &str) -> Result<&'b [u8]> {
+    let (head, rest) = bytes
+        .split_at_checked(n)
+        .ok_or_else(|| Error::internal(format!("{what} is corrupt")))?;
+    *bytes = rest;
+    Ok(head)
+}
+
+/// The next [`put_framed`] bytes of `bytes`.
+pub(crate) fn take_framed<'b>(bytes: &mut &'b [u8], what: &str) -> Result<&'b [u8]> {
+    let len = take_fixed(bytes, 4, what)?;
+    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    take_fixed(bytes, len, what)
+}
+
 fn put_len(out: &mut Vec<u8>, mut n: usize) {
     loop {
         let byte = (n & 0x7F) as u8;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use tessera_model::{Error, Result};
 
+use crate::codec::{put_framed, take_framed};
 use crate::flusher::Flusher;
 use crate::shard::Shard;
 use crate::{open_with_lock_retry, sled_error};
@@ -157,8 +158,7 @@ impl NodeStore {
     /// without its data).
     pub fn put_snapshot(&self, group: u64, meta: &[u8], data: &[u8]) -> Result<()> {
         let mut value = Vec::with_capacity(4 + meta.len() + data.len());
-        value.extend_from_slice(&(meta.len() as u32).to_be_bytes());
-        value.extend_from_slice(meta);
+        put_framed(&mut value, meta);
         value.extend_from_slice(data);
         self.snapshots.insert(group.to_be_bytes(), value).map_err(sled_error)?;
         for tag in LEGACY_SNAPSHOT_TAGS {
@@ -175,10 +175,8 @@ impl NodeStore {
         let Some(value) = self.snapshots.get(group.to_be_bytes()).map_err(sled_error)? else {
             return Ok(None);
         };
-        let bad = || Error::internal("a stored snapshot is corrupt");
-        let (len, rest) = value.split_at_checked(4).ok_or_else(bad)?;
-        let len = u32::from_be_bytes(len.try_into().map_err(|_| bad())?) as usize;
-        let (meta, data) = rest.split_at_checked(len).ok_or_else(bad)?;
+        let mut data = &value[..];
+        let meta = take_framed(&mut data, "a stored snapshot")?;
         Ok(Some((meta.to_vec(), data.to_vec())))
     }
 

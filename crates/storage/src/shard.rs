@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use tessera_expr::{
@@ -22,7 +22,7 @@ use tessera_model::ops::{
 };
 use tessera_model::{item_size, AttributeValue, Error, ErrorKind, Item, KeySchema, Result};
 
-use crate::codec::{decode_item, encode_item};
+use crate::codec::{decode_item, encode_item, put_framed, take_fixed, take_framed};
 use crate::keys::{hash_prefix, item_key, partition_prefix, prefix_end, table_prefix};
 use crate::sled_error;
 
@@ -104,23 +104,18 @@ fn encode_dedup_record(requests: &[(u128, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(requests.iter().map(|(_, r)| 20 + r.len()).sum());
     for (id, result) in requests {
         out.extend_from_slice(&id.to_be_bytes());
-        out.extend_from_slice(&(result.len() as u32).to_be_bytes());
-        out.extend_from_slice(result);
+        put_framed(&mut out, result);
     }
     out
 }
 
 fn decode_dedup_record(mut bytes: &[u8]) -> Result<Vec<(u128, &[u8])>> {
-    let bad = || Error::internal("a request-id record is corrupt");
+    const WHAT: &str = "a request-id record";
     let mut out = Vec::new();
     while !bytes.is_empty() {
-        let (id, rest) = bytes.split_at_checked(16).ok_or_else(bad)?;
-        let (len, rest) = rest.split_at_checked(4).ok_or_else(bad)?;
-        let id = u128::from_be_bytes(id.try_into().map_err(|_| bad())?);
-        let len = u32::from_be_bytes(len.try_into().map_err(|_| bad())?) as usize;
-        let (result, rest) = rest.split_at_checked(len).ok_or_else(bad)?;
-        out.push((id, result));
-        bytes = rest;
+        let id = take_fixed(&mut bytes, 16, WHAT)?;
+        let id = u128::from_be_bytes(id.try_into().map_err(|_| Error::internal("bad request id"))?);
+        out.push((id, take_framed(&mut bytes, WHAT)?));
     }
     Ok(out)
 }
@@ -437,14 +432,12 @@ fn encode_intent(changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<u8> {
         .sum();
     let mut out = Vec::with_capacity(size);
     for (key, value) in changes {
-        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
-        out.extend_from_slice(key);
+        put_framed(&mut out, key);
         match value {
             None => out.push(0),
             Some(v) => {
                 out.push(1);
-                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                out.extend_from_slice(v);
+                put_framed(&mut out, v);
             }
         }
     }
@@ -455,29 +448,13 @@ fn encode_intent(changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<u8> {
 type Change<'b> = (&'b [u8], Option<&'b [u8]>);
 
 fn decode_intent(mut bytes: &[u8]) -> Result<Vec<Change<'_>>> {
-    fn take<'b>(bytes: &mut &'b [u8], n: usize) -> Result<&'b [u8]> {
-        let (head, rest) = bytes
-            .split_at_checked(n)
-            .ok_or_else(|| Error::internal("the shard's intent record is corrupt"))?;
-        *bytes = rest;
-        Ok(head)
-    }
-    fn take_len(bytes: &mut &[u8]) -> Result<usize> {
-        let raw: [u8; 4] = take(bytes, 4)?
-            .try_into()
-            .map_err(|_| Error::internal("the shard's intent record is corrupt"))?;
-        Ok(u32::from_be_bytes(raw) as usize)
-    }
+    const WHAT: &str = "the shard's intent record";
     let mut changes = Vec::new();
     while !bytes.is_empty() {
-        let len = take_len(&mut bytes)?;
-        let key = take(&mut bytes, len)?;
-        let value = match take(&mut bytes, 1)?[0] {
+        let key = take_framed(&mut bytes, WHAT)?;
+        let value = match take_fixed(&mut bytes, 1, WHAT)?[0] {
             0 => None,
-            _ => {
-                let len = take_len(&mut bytes)?;
-                Some(take(&mut bytes, len)?)
-            }
+            _ => Some(take_framed(&mut bytes, WHAT)?),
         };
         changes.push((key, value));
     }
@@ -564,14 +541,7 @@ impl ApplySession<'_> {
     fn remembered(&self, id: u128) -> Result<Option<Vec<u8>>> {
         let at = match self.dedup.added.get(&id) {
             Some(at) => Some(*at),
-            None => self
-                .shard
-                .dedup
-                .lock()
-                .map_err(|_| Error::internal("request-id index poisoned"))?
-                .by_id
-                .get(&id)
-                .copied(),
+            None => self.shard.dedup_index()?.by_id.get(&id).copied(),
         };
         let Some(at) = at else { return Ok(None) };
         // A record forgotten earlier in this session reads as absent here.
@@ -588,12 +558,7 @@ impl ApplySession<'_> {
     /// the shard remembers over [`DEDUP_IDS_MAX`] ids; a bounded number per entry.
     fn expire_ids(&mut self, index: u64) -> Result<()> {
         let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
-        let remembered = self
-            .shard
-            .dedup
-            .lock()
-            .map_err(|_| Error::internal("request-id index poisoned"))?
-            .ids;
+        let remembered = self.shard.dedup_index()?.ids;
         let mut ids = (remembered + self.dedup.added.len()).saturating_sub(self.dedup.expired_ids);
         let mut forgotten = 0;
         let from = self.dedup.scan_from.clone().unwrap_or_else(|| DEDUP_PREFIX.to_vec());
@@ -631,11 +596,7 @@ impl ApplySession<'_> {
             self.shard.broken.store(true, Ordering::SeqCst);
             return Err(e);
         }
-        let mut index = self
-            .shard
-            .dedup
-            .lock()
-            .map_err(|_| Error::internal("request-id index poisoned"))?;
+        let mut index = self.shard.dedup_index()?;
         // Added first: a record this session rewrote and then forgot takes its new ids along.
         index.ids += self.dedup.added.len();
         index.by_id.extend(self.dedup.added);
@@ -667,6 +628,12 @@ impl Shard {
             dedup,
             broken: AtomicBool::new(false),
         })
+    }
+
+    fn dedup_index(&self) -> Result<MutexGuard<'_, DedupIndex>> {
+        self.dedup
+            .lock()
+            .map_err(|_| Error::internal("request-id index poisoned"))
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -780,10 +747,8 @@ impl Shard {
             if k == INTENT_KEY {
                 continue;
             }
-            for part in [&k[..], &v[..]] {
-                out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-                out.extend_from_slice(part);
-            }
+            put_framed(&mut out, &k);
+            put_framed(&mut out, &v);
         }
         Ok(out)
     }
@@ -795,24 +760,13 @@ impl Shard {
             batch.remove(key.map_err(sled_error)?);
         }
         let mut rest = snapshot;
-        let take = |rest: &mut &[u8]| -> Result<Vec<u8>> {
-            let bad = || Error::internal("snapshot is corrupt");
-            let len_bytes: [u8; 4] = rest.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?;
-            let len = u32::from_be_bytes(len_bytes) as usize;
-            let part = rest.get(4..4 + len).ok_or_else(bad)?.to_vec();
-            *rest = &rest[4 + len..];
-            Ok(part)
-        };
         while !rest.is_empty() {
-            let k = take(&mut rest)?;
-            let v = take(&mut rest)?;
+            let k = take_framed(&mut rest, "snapshot")?;
+            let v = take_framed(&mut rest, "snapshot")?;
             batch.insert(k, v);
         }
         self.tree.apply_batch(batch).map_err(sled_error)?;
-        *self
-            .dedup
-            .lock()
-            .map_err(|_| Error::internal("request-id index poisoned"))? = DedupIndex::load(&self.tree)?;
+        *self.dedup_index()? = DedupIndex::load(&self.tree)?;
         // The batch replaced everything, a failed commit's intent included.
         self.broken.store(false, Ordering::SeqCst);
         Ok(())
