@@ -231,7 +231,7 @@ impl DaxBackend {
     }
 
     async fn propose_remote(&self, addr: &str, updates: Vec<CacheUpdate>) -> Option<u64> {
-        let bytes = serde_json::to_vec(&Updates(updates)).ok()?;
+        let bytes = tessera_model::wire::encode(&Updates(updates)).ok()?;
         let mut client = self.peers.client(addr).ok()?;
         let mut request = tonic::Request::new(tessera_proto::dax::v1::ProposeRequest { updates: bytes });
         request.set_timeout(APPLY_WAIT);

@@ -203,9 +203,9 @@ fn reply(result: raft_reply::Result) -> tonic::Response<RaftReply> {
 }
 
 fn encoded<T: serde::Serialize>(v: &T) -> raft_reply::Result {
-    match serde_json::to_vec(v) {
+    match tessera_model::wire::encode(v) {
         Ok(b) => raft_reply::Result::Ok(b),
-        Err(e) => raft_reply::Result::Unavailable(e.to_string()),
+        Err(e) => raft_reply::Result::Unavailable(e),
     }
 }
 
@@ -217,24 +217,28 @@ fn raft_error<E: serde::Serialize>(e: &E) -> raft_reply::Result {
 impl DaxPeer for PeerService {
     async fn raft(&self, request: tonic::Request<RaftRequest>) -> Result<tonic::Response<RaftReply>, tonic::Status> {
         let r = request.into_inner();
-        let bad = |e: serde_json::Error| tonic::Status::invalid_argument(e.to_string());
+        let bad = tonic::Status::invalid_argument;
         Ok(reply(match RaftKind::try_from(r.kind) {
             Ok(RaftKind::AppendEntries) => {
                 match self
                     .raft
-                    .append_entries(serde_json::from_slice(&r.payload).map_err(bad)?)
+                    .append_entries(tessera_model::wire::decode(&r.payload).map_err(bad)?)
                     .await
                 {
                     Ok(resp) => encoded(&resp),
                     Err(e) => raft_error(&e),
                 }
             }
-            Ok(RaftKind::Vote) => match self.raft.vote(serde_json::from_slice(&r.payload).map_err(bad)?).await {
+            Ok(RaftKind::Vote) => match self
+                .raft
+                .vote(tessera_model::wire::decode(&r.payload).map_err(bad)?)
+                .await
+            {
                 Ok(resp) => encoded(&resp),
                 Err(e) => raft_error(&e),
             },
             Ok(RaftKind::Snapshot) => {
-                let m: SnapshotMessage = serde_json::from_slice(&r.payload).map_err(bad)?;
+                let m: SnapshotMessage = tessera_model::wire::decode(&r.payload).map_err(bad)?;
                 let snapshot = openraft::Snapshot {
                     meta: m.meta,
                     snapshot: Box::default(),
@@ -252,8 +256,8 @@ impl DaxPeer for PeerService {
         &self,
         request: tonic::Request<ProposeRequest>,
     ) -> Result<tonic::Response<ProposeReply>, tonic::Status> {
-        let updates: Updates = serde_json::from_slice(&request.into_inner().updates)
-            .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
+        let updates: Updates =
+            tessera_model::wire::decode(&request.into_inner().updates).map_err(tonic::Status::invalid_argument)?;
         let (index, error) = match self.raft.client_write(updates).await {
             Ok(resp) => (resp.log_id.index, String::new()),
             Err(e) => (0, e.to_string()),

@@ -353,9 +353,11 @@ impl PeerNetwork {
         req: &Req,
         option: &RPCOption,
     ) -> Result<Resp, RPCError<u64, DaxNode, RaftError<u64>>> {
-        let payload = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let payload =
+            tessera_model::wire::encode(req).map_err(|e| RPCError::Network(NetworkError::new(&TransportError(e))))?;
         match self.call(kind, payload, option.hard_ttl()).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&e))),
+            Ok(bytes) => tessera_model::wire::decode(&bytes)
+                .map_err(|e| RPCError::Network(NetworkError::new(&TransportError(e)))),
             Err(CallError::Unreachable(m)) => Err(RPCError::Unreachable(Unreachable::new(&TransportError(m)))),
             Err(CallError::Raft(detail)) => match serde_json::from_slice::<RaftError<u64>>(&detail) {
                 Ok(e) => Err(RPCError::RemoteError(openraft::error::RemoteError::new(self.target, e))),
@@ -390,17 +392,18 @@ impl RaftNetwork<DaxConfig> for PeerNetwork {
         option: RPCOption,
     ) -> Result<SnapshotResponse<u64>, StreamingError<DaxConfig, Fatal<u64>>> {
         let unreachable = |m: String| StreamingError::Unreachable(Unreachable::new(&TransportError(m)));
-        let payload = serde_json::to_vec(&SnapshotMessage {
+        let payload = tessera_model::wire::encode(&SnapshotMessage {
             vote,
             meta: snapshot.meta,
         })
-        .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
+        .map_err(|e| StreamingError::Network(NetworkError::new(&TransportError(e))))?;
         let result = tokio::select! {
             closed = cancel => return Err(StreamingError::Closed(closed)),
             r = self.call(RaftKind::Snapshot, payload, option.hard_ttl()) => r,
         };
         match result {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StreamingError::Network(NetworkError::new(&e))),
+            Ok(bytes) => tessera_model::wire::decode(&bytes)
+                .map_err(|e| StreamingError::Network(NetworkError::new(&TransportError(e)))),
             Err(CallError::Unreachable(m)) => Err(unreachable(m)),
             Err(CallError::Raft(_)) => Err(unreachable("snapshot refused by the peer".into())),
         }

@@ -13,6 +13,7 @@
 //! - `ops`: typed operations as a backend receives them (serde, for the wire between processes).
 //! - `table`: table metadata.
 //! - `limits`: DynamoDB's service limits as named constants.
+//! - `wire`: the binary encoding between our processes and in the Raft log (postcard).
 
 pub mod error;
 pub mod key;
@@ -22,6 +23,7 @@ pub mod ops;
 pub mod shape;
 pub mod table;
 pub mod value;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};
 pub use key::{KeyAttribute, KeySchema, KeyType, ScalarType};

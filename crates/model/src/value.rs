@@ -353,6 +353,9 @@ pub fn check_binary_set(members: &[Vec<u8>]) -> Result<()> {
 
 impl serde::Serialize for AttributeValue {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        if !serializer.is_human_readable() {
+            return binary::serialize(self, serializer);
+        }
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
         let mut map = serializer.serialize_map(Some(1))?;
         match self {
@@ -395,8 +398,196 @@ impl serde::Serialize for Base64Strings<'_> {
 
 impl<'de> serde::Deserialize<'de> for AttributeValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        if !deserializer.is_human_readable() {
+            return serde::de::DeserializeSeed::deserialize(binary::ValueSeed { depth: 0 }, deserializer);
+        }
         let value = Value::deserialize(deserializer)?;
         AttributeValue::from_json(&value).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// The serde form of values in binary formats ([`crate::wire`]): an enum, variant index then
+/// payload, instead of the JSON map of DynamoDB's wire form (no names, no base64).
+mod binary {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Serialize, Serializer};
+
+    use super::AttributeValue;
+    use crate::number::Number;
+    use crate::wire::VALUE_DEPTH_MAX;
+
+    const NAME: &str = "AttributeValue";
+    const VARIANTS: &[&str] = &["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"];
+
+    struct Bytes<'a>(&'a [u8]);
+    impl Serialize for Bytes<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+
+    struct NumberTexts<'a>(&'a [Number]);
+    impl Serialize for NumberTexts<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for n in self.0 {
+                seq.serialize_element(&n.to_string())?;
+            }
+            seq.end()
+        }
+    }
+
+    struct BytesList<'a>(&'a [Vec<u8>]);
+    impl Serialize for BytesList<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for b in self.0 {
+                seq.serialize_element(&Bytes(b))?;
+            }
+            seq.end()
+        }
+    }
+
+    pub(super) fn serialize<S: Serializer>(v: &AttributeValue, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            AttributeValue::S(x) => s.serialize_newtype_variant(NAME, 0, "S", x),
+            AttributeValue::N(n) => s.serialize_newtype_variant(NAME, 1, "N", &n.to_string()),
+            AttributeValue::B(b) => s.serialize_newtype_variant(NAME, 2, "B", &Bytes(b)),
+            AttributeValue::Bool(b) => s.serialize_newtype_variant(NAME, 3, "BOOL", b),
+            AttributeValue::Null => s.serialize_unit_variant(NAME, 4, "NULL"),
+            AttributeValue::M(m) => s.serialize_newtype_variant(NAME, 5, "M", m),
+            AttributeValue::L(l) => s.serialize_newtype_variant(NAME, 6, "L", l),
+            AttributeValue::Ss(v) => s.serialize_newtype_variant(NAME, 7, "SS", v),
+            AttributeValue::Ns(v) => s.serialize_newtype_variant(NAME, 8, "NS", &NumberTexts(v)),
+            AttributeValue::Bs(v) => s.serialize_newtype_variant(NAME, 9, "BS", &BytesList(v)),
+        }
+    }
+
+    struct ByteBuf(Vec<u8>);
+    impl<'de> Deserialize<'de> for ByteBuf {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = ByteBuf;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                    Ok(ByteBuf(v.to_vec()))
+                }
+                fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
+                    Ok(ByteBuf(v))
+                }
+            }
+            d.deserialize_byte_buf(V)
+        }
+    }
+
+    fn number<E: de::Error>(text: &str) -> Result<Number, E> {
+        Number::parse(text).map_err(|e| E::custom(e.message))
+    }
+
+    /// One value at nesting `depth` (M and L members are one deeper).
+    pub(super) struct ValueSeed {
+        pub depth: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ValueSeed {
+        type Value = AttributeValue;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<AttributeValue, D::Error> {
+            if self.depth >= VALUE_DEPTH_MAX {
+                return Err(de::Error::custom("attribute values nested too deeply"));
+            }
+            d.deserialize_enum(NAME, VARIANTS, self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ValueSeed {
+        type Value = AttributeValue;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an attribute value")
+        }
+        fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<AttributeValue, A::Error> {
+            let (index, v): (u32, _) = data.variant()?;
+            let depth = self.depth + 1;
+            Ok(match index {
+                0 => AttributeValue::S(v.newtype_variant()?),
+                1 => AttributeValue::N(number(&v.newtype_variant::<String>()?)?),
+                2 => AttributeValue::B(v.newtype_variant::<ByteBuf>()?.0),
+                3 => AttributeValue::Bool(v.newtype_variant()?),
+                4 => {
+                    v.unit_variant()?;
+                    AttributeValue::Null
+                }
+                5 => AttributeValue::M(v.newtype_variant_seed(MapSeed { depth })?),
+                6 => AttributeValue::L(v.newtype_variant_seed(ListSeed { depth })?),
+                7 => AttributeValue::Ss(v.newtype_variant()?),
+                8 => AttributeValue::Ns(
+                    v.newtype_variant::<Vec<String>>()?
+                        .iter()
+                        .map(|t| number(t))
+                        .collect::<Result<_, _>>()?,
+                ),
+                9 => AttributeValue::Bs(v.newtype_variant::<Vec<ByteBuf>>()?.into_iter().map(|b| b.0).collect()),
+                other => return Err(de::Error::custom(format!("unknown attribute value type {other}"))),
+            })
+        }
+    }
+
+    struct MapSeed {
+        depth: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for MapSeed {
+        type Value = BTreeMap<String, AttributeValue>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for MapSeed {
+        type Value = BTreeMap<String, AttributeValue>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of attribute values")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let value = map.next_value_seed(ValueSeed { depth: self.depth })?;
+                out.insert(name, value);
+            }
+            Ok(out)
+        }
+    }
+
+    struct ListSeed {
+        depth: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ListSeed {
+        type Value = Vec<AttributeValue>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ListSeed {
+        type Value = Vec<AttributeValue>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of attribute values")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            // A length prefix from the network is not trusted for the allocation.
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            while let Some(v) = seq.next_element_seed(ValueSeed { depth: self.depth })? {
+                out.push(v);
+            }
+            Ok(out)
+        }
     }
 }
 

@@ -81,7 +81,7 @@ fn bad_request(e: impl std::fmt::Display) -> GroupFailure {
 impl NodeService {
     async fn do_propose(&self, req: ProposeRequest) -> Result<Vec<u8>, GroupFailure> {
         let bytes = req.command.len();
-        let mut command: Command = serde_json::from_slice(&req.command).map_err(bad_request)?;
+        let mut command: Command = tessera_model::wire::decode(&req.command).map_err(bad_request)?;
         // Routers leave the shard count to the nodes' configuration.
         if let Command::Meta(MetaCommand::CreateTable { shards, .. }) = &mut command {
             if *shards == 0 {
@@ -96,7 +96,7 @@ impl NodeService {
         if let Some(table) = creating {
             self.wait_for_leaders(&table).await;
         }
-        serde_json::to_vec(&result).map_err(|e| GroupFailure::Unavailable(e.to_string()))
+        tessera_model::wire::encode(&result).map_err(GroupFailure::Unavailable)
     }
 
     /// Lets CreateTable answer once the new table's shard groups hosted here have elected
@@ -124,7 +124,7 @@ impl NodeService {
     }
 
     async fn do_read(&self, req: ReadRequest) -> Result<Vec<u8>, GroupFailure> {
-        let op: ReadOp = serde_json::from_slice(&req.read).map_err(bad_request)?;
+        let op: ReadOp = tessera_model::wire::decode(&req.read).map_err(bad_request)?;
         if req.linearizable {
             self.registry.read_barrier(req.group_id).await?;
         }
@@ -142,7 +142,7 @@ impl NodeService {
             } => shard.scan(table, op, *lo, *hi, *byte_budget).map(ReadResult::Page),
         }
         .map_err(GroupFailure::Dynamo)?;
-        serde_json::to_vec(&result).map_err(|e| GroupFailure::Unavailable(e.to_string()))
+        tessera_model::wire::encode(&result).map_err(GroupFailure::Unavailable)
     }
 }
 
@@ -192,7 +192,7 @@ impl Node for NodeService {
             }
         }
         let state = self.registry.cluster_state().await;
-        let bytes = serde_json::to_vec(&state).map_err(|e| Status::internal(e.to_string()))?;
+        let bytes = tessera_model::wire::encode(&state).map_err(Status::internal)?;
         Ok(Response::new(ClusterStateReply {
             result: Some(cluster_state_reply::Result::State(bytes)),
         }))

@@ -140,13 +140,13 @@ impl<C: RaftTypeConfig> LogStore<C> {
 
     fn state<T: serde::de::DeserializeOwned>(&self, tag: &str) -> StorageResult<Option<T>> {
         match self.store.get_state(self.group, tag).map_err(read_err)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(read_err),
+            Some(bytes) => tessera_model::wire::decode(&bytes).map(Some).map_err(read_err),
             None => Ok(None),
         }
     }
 
     fn put_state<T: serde::Serialize>(&self, tag: &str, value: &T) -> StorageResult<()> {
-        let bytes = serde_json::to_vec(value).map_err(write_err)?;
+        let bytes = tessera_model::wire::encode(value).map_err(write_err)?;
         self.store.put_state(self.group, tag, &bytes).map_err(write_err)
     }
 }
@@ -177,7 +177,7 @@ where
             .entries(self.group, lo, hi)
             .map_err(read_err)?
             .into_iter()
-            .map(|(_, bytes)| serde_json::from_slice(&bytes).map_err(read_err))
+            .map(|(_, bytes)| tessera_model::wire::decode(&bytes).map_err(read_err))
             .collect()
     }
 }
@@ -193,7 +193,7 @@ where
         let purged: Option<LogId<u64>> = self.state("purged")?;
         let last = match self.store.last_entry(self.group).map_err(read_err)? {
             Some((_, bytes)) => {
-                let entry: Entry<C> = serde_json::from_slice(&bytes).map_err(read_err)?;
+                let entry: Entry<C> = tessera_model::wire::decode(&bytes).map_err(read_err)?;
                 Some(entry.log_id)
             }
             None => purged,
@@ -239,7 +239,7 @@ where
         let mut decoded = Vec::new();
         for e in entries {
             let index = e.log_id.index;
-            let bytes = serde_json::to_vec(&e).map_err(write_err)?;
+            let bytes = tessera_model::wire::encode(&e).map_err(write_err)?;
             decoded.push((index, bytes.len(), e));
             encoded.push((index, bytes));
         }

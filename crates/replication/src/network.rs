@@ -204,9 +204,11 @@ impl GroupNetwork {
         req: &Req,
         option: &RPCOption,
     ) -> Result<Resp, RPCError<u64, NodeInfo, RaftError<u64>>> {
-        let payload = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let payload =
+            tessera_model::wire::encode(req).map_err(|e| RPCError::Network(NetworkError::new(&TransportError(e))))?;
         match self.call(kind, payload, option.hard_ttl()).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&e))),
+            Ok(bytes) => tessera_model::wire::decode(&bytes)
+                .map_err(|e| RPCError::Network(NetworkError::new(&TransportError(e)))),
             Err(CallError::Unreachable(m)) => Err(RPCError::Unreachable(Unreachable::new(&TransportError(m)))),
             Err(CallError::Raft(detail)) => match serde_json::from_slice::<RaftError<u64>>(&detail) {
                 Ok(e) => Err(RPCError::RemoteError(openraft::error::RemoteError::new(self.target, e))),
@@ -252,7 +254,8 @@ impl RaftNetwork<TypeConfig> for GroupNetwork {
             r = call => r,
         };
         match result {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StreamingError::Network(NetworkError::new(&e))),
+            Ok(bytes) => tessera_model::wire::decode(&bytes)
+                .map_err(|e| StreamingError::Network(NetworkError::new(&TransportError(e)))),
             Err(CallError::Unreachable(m)) => Err(StreamingError::Unreachable(Unreachable::new(&TransportError(m)))),
             Err(CallError::Raft(_)) => Err(StreamingError::Unreachable(Unreachable::new(&TransportError(
                 "snapshot refused by the peer".into(),

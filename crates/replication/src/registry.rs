@@ -117,7 +117,7 @@ pub(crate) async fn ensure_linearizable(raft: &Raft<TypeConfig>) -> Result<(), F
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
-    serde_json::to_vec(v).map_err(|e| Failure::Unavailable(e.to_string()))
+    tessera_model::wire::encode(v).map_err(Failure::Unavailable)
 }
 
 fn raft_failure<E: Serialize>(e: &E) -> Failure {
@@ -288,17 +288,17 @@ impl Registry {
             return Err(Failure::Unavailable("blocked by fault injection".into()));
         }
         let replica = self.group(group).await.ok_or(Failure::NoSuchGroup)?;
-        let bad = |e: serde_json::Error| Failure::Unavailable(format!("bad raft payload: {e}"));
+        let bad = |e: String| Failure::Unavailable(format!("bad raft payload: {e}"));
         match RaftKind::try_from(kind) {
             Ok(RaftKind::AppendEntries) => {
-                let req = serde_json::from_slice(payload).map_err(bad)?;
+                let req = tessera_model::wire::decode(payload).map_err(bad)?;
                 match replica.raft.append_entries(req).await {
                     Ok(resp) => encode(&resp),
                     Err(e) => Err(raft_failure(&e)),
                 }
             }
             Ok(RaftKind::Vote) => {
-                let req = serde_json::from_slice(payload).map_err(bad)?;
+                let req = tessera_model::wire::decode(payload).map_err(bad)?;
                 match replica.raft.vote(req).await {
                     Ok(resp) => encode(&resp),
                     Err(e) => Err(raft_failure(&e)),

@@ -73,7 +73,7 @@ fn finish_snapshot(
 /// The applied marker a data group's shard holds.
 fn read_applied(shard: &Shard) -> StorageResult<Applied> {
     match shard.marker().map_err(sm_read)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(sm_read),
+        Some(bytes) => tessera_model::wire::decode(&bytes).map_err(sm_read),
         None => Ok(Applied::default()),
     }
 }
@@ -196,13 +196,13 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
             };
             results.push(result);
             if session.commands() >= APPLY_STEP_COMMANDS || entry.log_id.index - started + 1 >= APPLY_STEP_ENTRIES {
-                let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
+                let marker = tessera_model::wire::encode(&applied).map_err(sm_write)?;
                 session.commit(Some(&marker)).map_err(sm_write)?;
                 session = self.shard.session();
                 session_start = None;
             }
         }
-        let marker = serde_json::to_vec(&applied).map_err(sm_write)?;
+        let marker = tessera_model::wire::encode(&applied).map_err(sm_write)?;
         session.commit(Some(&marker)).map_err(sm_write)?;
         Ok(results)
     }
@@ -232,7 +232,7 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
             membership: meta.last_membership.clone(),
         };
         self.shard
-            .set_marker(&serde_json::to_vec(&applied).map_err(sm_write)?)
+            .set_marker(&tessera_model::wire::encode(&applied).map_err(sm_write)?)
             .map_err(sm_write)?;
         save_snapshot(&self.store, self.group, meta, &snapshot)
     }

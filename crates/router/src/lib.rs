@@ -234,7 +234,7 @@ impl ClusterBackend {
                 }
                 Outcome::Failed(f) => match FailureKind::try_from(f.kind) {
                     Ok(FailureKind::Dynamo) => {
-                        return Err(serde_json::from_slice::<Error>(&f.detail).unwrap_or_else(internal));
+                        return Err(tessera_model::wire::decode::<Error>(&f.detail).unwrap_or_else(internal));
                     }
                     Ok(FailureKind::NotLeader)
                         if f.leader_hint != 0
@@ -292,7 +292,7 @@ impl ClusterBackend {
     /// Fetches the latest cluster state from the metadata group's leader.
     pub async fn refresh(&self) -> Result<Arc<ClusterState>> {
         let bytes = self.route(META_GROUP, &self.all_nodes(), &Call::State, true).await?;
-        let state: ClusterState = serde_json::from_slice(&bytes).map_err(internal)?;
+        let state: ClusterState = tessera_model::wire::decode(&bytes).map_err(internal)?;
         let state = Arc::new(state);
         if let Ok(mut s) = self.state.write() {
             if state.version >= s.version {
@@ -303,11 +303,11 @@ impl ClusterBackend {
     }
 
     async fn meta(&self, command: MetaCommand) -> Result<TableMeta> {
-        let payload = serde_json::to_vec(&Command::Meta(command)).map_err(internal)?;
+        let payload = tessera_model::wire::encode(&Command::Meta(command)).map_err(internal)?;
         let bytes = self
             .route(META_GROUP, &self.all_nodes(), &Call::Propose(payload), true)
             .await?;
-        let result: CommandResult = serde_json::from_slice(&bytes).map_err(internal)?;
+        let result: CommandResult = tessera_model::wire::decode(&bytes).map_err(internal)?;
         let meta = match result {
             CommandResult::Meta(Ok(MetaOutput::Table(meta))) => meta,
             CommandResult::Meta(Err(e)) => return Err(e),
@@ -372,26 +372,26 @@ impl ClusterBackend {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
         };
-        let payload = serde_json::to_vec(&Command::ShardOnce {
+        let payload = tessera_model::wire::encode(&Command::ShardOnce {
             request,
             command: std::sync::Arc::new(command),
         })
         .map_err(internal)?;
         let bytes = self.route_shard(shard, &Call::Propose(payload), true).await?;
-        match serde_json::from_slice::<CommandResult>(&bytes).map_err(internal)? {
+        match tessera_model::wire::decode::<CommandResult>(&bytes).map_err(internal)? {
             CommandResult::Shard(result) => result,
             _ => Err(internal("unexpected shard result")),
         }
     }
 
     async fn read(&self, shard: &ShardInfo, op: &ReadOp, consistent: bool) -> Result<ReadResult> {
-        let payload = serde_json::to_vec(op).map_err(internal)?;
+        let payload = tessera_model::wire::encode(op).map_err(internal)?;
         let call = Call::Read {
             payload,
             linearizable: consistent,
         };
         let bytes = self.route_shard(shard, &call, consistent).await?;
-        serde_json::from_slice(&bytes).map_err(internal)
+        tessera_model::wire::decode(&bytes).map_err(internal)
     }
 
     async fn page(&self, shard: &ShardInfo, op: &ReadOp, consistent: bool) -> Result<Page> {

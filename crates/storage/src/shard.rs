@@ -122,7 +122,7 @@ fn decode_dedup_record(mut bytes: &[u8]) -> Result<Vec<(u128, &[u8])>> {
 
 fn kept_result(stored: &[u8]) -> Result<Result<WriteOutput>> {
     let kept: Option<std::result::Result<WriteOutput, Error>> =
-        serde_json::from_slice(stored).map_err(|e| Error::internal(format!("stored request result: {e}")))?;
+        tessera_model::wire::decode(stored).map_err(|e| Error::internal(format!("stored request result: {e}")))?;
     Ok(kept.unwrap_or_else(|| {
         Err(Error::internal(
             "the request was applied, but its result was too large to keep for a retry",
@@ -519,9 +519,9 @@ impl ApplySession<'_> {
             }
             let result = self.shard.mutate(command, &mut self.writes);
             let result = self.writes.settle(result)?;
-            let mut stored = serde_json::to_vec(&Some(&result)).map_err(|e| Error::internal(e.to_string()))?;
+            let mut stored = tessera_model::wire::encode(&Some(&result)).map_err(Error::internal)?;
             if stored.len() > DEDUP_RESULT_BYTES_MAX {
-                stored = b"null".to_vec();
+                stored = tessera_model::wire::encode(&None::<()>).map_err(Error::internal)?;
             }
             recorded.push((request.id, stored));
             results.push(result);
