@@ -2,9 +2,14 @@
 //! stores: commands, results, reads, Raft messages. postcard (compact, no field names, no
 //! escaping) behind a one-byte tag; JSON was a fifth of a replica's CPU per write.
 //!
-//! Bytes without the tag are read as JSON, the earlier encoding: logs and request-id records
-//! written by earlier builds stay readable, and so do messages from a node not yet upgraded.
-//! JSON never starts with the tag byte (0xB1 is not a valid first byte of UTF-8).
+//! Bytes without the tag are read as JSON, the earlier encoding, so logs, markers and
+//! request-id records written by earlier builds stay readable. Earlier builds cannot read this
+//! encoding: a cluster moves to it as a whole, not node by node. JSON never starts with the tag
+//! byte (0xB1 is not a valid first byte of UTF-8).
+//!
+//! postcard writes fields by position, without names or defaults: the layout of every type
+//! that is logged or sent is a stored format. Change one (a field, a variant's position) only
+//! with a new tag and a decoder for the old one; `tests::layout_is_stable` pins the layout.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -25,7 +30,11 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
 /// A value written by [`encode`] (or, without the tag, as JSON).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     match bytes.split_first() {
-        Some((&TAG, rest)) => postcard::from_bytes(rest).map_err(|e| format!("wire decoding: {e}")),
+        Some((&TAG, rest)) => match postcard::take_from_bytes(rest) {
+            Ok((value, [])) => Ok(value),
+            Ok((_, trailing)) => Err(format!("wire decoding: {} bytes after the value", trailing.len())),
+            Err(e) => Err(format!("wire decoding: {e}")),
+        },
         _ => serde_json::from_slice(bytes).map_err(|e| format!("wire decoding (json): {e}")),
     }
 }
@@ -82,6 +91,28 @@ mod tests {
         assert_eq!(decode::<Result<(), Error>>(&json).unwrap(), Err(err.clone()));
         let bytes = encode(&Err::<(), _>(err.clone())).unwrap();
         assert_eq!(decode::<Result<(), Error>>(&bytes).unwrap(), Err(err));
+    }
+
+    #[test]
+    fn layout_is_stable() {
+        let mut item = Item::new();
+        item.insert("k".into(), AttributeValue::S("v".into()));
+        item.insert("n".into(), AttributeValue::N(Number::parse("1.5").unwrap()));
+        let mut err = Error::new(ErrorKind::ConditionalCheckFailed, "no");
+        err.item = Some(Box::new(item));
+        let bytes = encode(&Err::<(), _>(err)).unwrap();
+        // Err (1), kind (ConditionalCheckFailed: 2), message, Some(item) of 2 members: "k" S "v", "n" N "1.5".
+        let expected = [
+            TAG, 1, 2, 2, b'n', b'o', 1, 2, 1, b'k', 0, 1, b'v', 1, b'n', 1, 3, b'1', b'.', b'5',
+        ];
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn rejects_trailing_bytes() {
+        let mut bytes = encode(&every_type()).unwrap();
+        bytes.push(0);
+        assert!(decode::<Item>(&bytes).is_err());
     }
 
     #[test]

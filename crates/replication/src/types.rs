@@ -103,3 +103,56 @@ pub enum ReadResult {
     Item(Option<Item>),
     Page(Page),
 }
+
+#[cfg(test)]
+mod tests {
+    use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
+    use tessera_model::ops::{PutItem, WriteOptions};
+    use tessera_model::{AttributeValue, Item, KeyAttribute, KeySchema, ScalarType};
+
+    use super::*;
+
+    /// A log entry's bytes are a stored format (see `tessera_model::wire`): this pins them.
+    #[test]
+    fn log_entry_layout_is_stable() {
+        let mut item = Item::new();
+        item.insert("pk".into(), AttributeValue::S("a".into()));
+        let table = TableRef {
+            id: 4,
+            key_schema: KeySchema {
+                partition: KeyAttribute {
+                    name: "pk".into(),
+                    scalar_type: ScalarType::S,
+                },
+                sort: None,
+            },
+        };
+        let put = ShardCommand::Put {
+            table: table.clone(),
+            op: PutItem {
+                table: "t".into(),
+                item,
+                options: WriteOptions::default(),
+            },
+        };
+        let request = RequestId { id: 5, at_millis: 9 };
+        let entry: Entry<TypeConfig> = Entry {
+            log_id: LogId::new(CommittedLeaderId::new(3, 1), 7),
+            payload: EntryPayload::Normal(Command::ShardBatch(Arc::new(vec![(request, put)]))),
+        };
+        let bytes = tessera_model::wire::encode(&entry).unwrap();
+        let back: Entry<TypeConfig> = tessera_model::wire::decode(&bytes).unwrap();
+        assert_eq!(back.log_id, entry.log_id);
+        #[rustfmt::skip]
+        let expected = [
+            tessera_model::wire::TAG,
+            3, 1, 7, // log id: term, leader node, index
+            1, 3, 1, // EntryPayload::Normal, Command::ShardBatch, one command
+            5, 9, // request id, its clock
+            0, 4, 2, b'p', b'k', 0, 0, // ShardCommand::Put, table id, key schema: "pk" S, no sort key
+            1, b't', 1, 2, b'p', b'k', 0, 1, b'a', // table name, item {"pk": S "a"}
+            0, 0, 0, 0, 0, // options: no condition, no names, no values, ReturnValues NONE, false
+        ];
+        assert_eq!(bytes, expected);
+    }
+}
