@@ -108,6 +108,7 @@ async fn handle<B: Backend>(
     }
     match dispatch(&*backend, &headers, &body).await {
         Ok(Reply::Json(v)) => json_response(StatusCode::OK, &v),
+        Ok(Reply::Encoded(body)) => respond(StatusCode::OK, body, CONTENT_TYPE),
         Ok(Reply::Raw(raw)) => raw_response(raw),
         Err(e) => error_response(&e),
     }
@@ -130,6 +131,7 @@ fn raw_response(raw: RawReply) -> Response {
 
 enum Reply {
     Json(Value),
+    Encoded(Vec<u8>),
     Raw(RawReply),
 }
 
@@ -154,5 +156,8 @@ async fn dispatch<B: Backend>(backend: &B, headers: &HeaderMap, body: &Bytes) ->
     ops::execute(backend, operation, &request)
         .instrument(tracing::debug_span!("request", operation))
         .await
-        .map(Reply::Json)
+        .map(|answer| match answer {
+            ops::Answer::Json(v) => Reply::Json(v),
+            ops::Answer::Encoded(body) => Reply::Encoded(body),
+        })
 }

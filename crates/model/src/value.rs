@@ -616,6 +616,20 @@ mod tests {
     }
 
     #[test]
+    fn items_serialise_straight_to_the_json_of_their_tree() {
+        let value = av(json!({"M": {
+            "s": {"S": "a\"b"}, "n": {"N": "10"}, "b": {"B": "AAEC"}, "t": {"BOOL": false},
+            "z": {"NULL": true}, "l": {"L": [{"NS": ["1", "2"]}, {"BS": ["AA=="]}, {"SS": ["x"]}]}
+        }}))
+        .unwrap();
+        let AttributeValue::M(item) = value else { panic!() };
+        assert_eq!(
+            serde_json::to_vec(&item).unwrap(),
+            serde_json::to_vec(&item_to_json(&item)).unwrap()
+        );
+    }
+
+    #[test]
     fn rejects_empty_and_multiple_types() {
         assert_eq!(av(json!({})).unwrap_err().message, MSG_EMPTY_VALUE);
         assert_eq!(av(json!({"X": "a"})).unwrap_err().message, MSG_EMPTY_VALUE);

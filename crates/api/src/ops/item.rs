@@ -1,5 +1,6 @@
 //! Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 use tessera_expr::{check_key_attributes, Context, ExprKind};
 use tessera_model::limits::ITEM_BYTES_MAX;
@@ -8,7 +9,7 @@ use tessera_model::ops::{
 };
 use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
-use super::{consumed_capacity, table_or_not_found};
+use super::{consumed_capacity, table_or_not_found, Answer};
 use crate::request::{enveloped, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
 use crate::Backend;
 
@@ -172,7 +173,7 @@ pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     write_response(&req, &table.name, out)
 }
 
-pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Answer> {
     let mut c = Constraints::default();
     c.name(req.str("TableName")?, "tableName", 1);
     c.not_null(req.has("Key"), "key");
@@ -204,12 +205,20 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         consistent,
     };
     let item = backend.get_item(&table, op).await?;
-    let mut body = json!({});
-    if let Some(item) = item {
-        body["Item"] = item_to_json(&item);
-    }
-    if let Some(cc) = consumed_capacity(&req, &table.name, if consistent { 1.0 } else { 0.5 })? {
-        body["ConsumedCapacity"] = cc;
-    }
-    Ok(body)
+    let body = GetItemBody {
+        consumed_capacity: consumed_capacity(&req, &table.name, if consistent { 1.0 } else { 0.5 })?,
+        item: item.as_ref(),
+    };
+    serde_json::to_vec(&body)
+        .map(Answer::Encoded)
+        .map_err(|e| Error::internal(e.to_string()))
+}
+
+/// GetItem's answer, written straight from the item (values serialise as DynamoDB JSON).
+#[derive(Serialize)]
+struct GetItemBody<'a> {
+    #[serde(rename = "ConsumedCapacity", skip_serializing_if = "Option::is_none")]
+    consumed_capacity: Option<Value>,
+    #[serde(rename = "Item", skip_serializing_if = "Option::is_none")]
+    item: Option<&'a Item>,
 }

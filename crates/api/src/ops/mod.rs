@@ -16,9 +16,16 @@ use crate::Backend;
 #[cfg(test)]
 pub use table::description;
 
-pub async fn execute<B: Backend>(backend: &B, operation: &str, body: &Value) -> Result<Value> {
+/// An operation's answer body: a JSON tree, or bytes already encoded (the hot single-item
+/// read, whose item would otherwise be copied into a tree just to be written out).
+pub enum Answer {
+    Json(Value),
+    Encoded(Vec<u8>),
+}
+
+pub async fn execute<B: Backend>(backend: &B, operation: &str, body: &Value) -> Result<Answer> {
     let req = Req::new(body)?;
-    match operation {
+    let answer = match operation {
         "CreateTable" => table::create(backend, req).await,
         "DescribeTable" => table::describe(backend, req).await,
         "ListTables" => table::list(backend, req).await,
@@ -30,7 +37,7 @@ pub async fn execute<B: Backend>(backend: &B, operation: &str, body: &Value) -> 
         "DescribeEndpoints" => Ok(table::describe_endpoints()),
         "DescribeLimits" => Ok(table::describe_limits()),
         "PutItem" => item::put(backend, req).await,
-        "GetItem" => item::get(backend, req).await,
+        "GetItem" => return item::get(backend, req).await,
         "UpdateItem" => item::update(backend, req).await,
         "DeleteItem" => item::delete(backend, req).await,
         "Query" => read::query(backend, req).await,
@@ -38,7 +45,8 @@ pub async fn execute<B: Backend>(backend: &B, operation: &str, body: &Value) -> 
         "BatchGetItem" => batch::get(backend, req).await,
         "BatchWriteItem" => batch::write(backend, req).await,
         _ => Err(Error::new(ErrorKind::UnknownOperation, "")),
-    }
+    };
+    answer.map(Answer::Json)
 }
 
 /// The table, or `ResourceNotFoundException` as the data-plane operations word it.
