@@ -416,7 +416,7 @@ mod binary {
     use serde::ser::SerializeSeq;
     use serde::{Deserialize, Serialize, Serializer};
 
-    use super::AttributeValue;
+    use super::{AttributeValue, NumberStrings};
     use crate::number::Number;
     use crate::wire::VALUE_DEPTH_MAX;
 
@@ -427,17 +427,6 @@ mod binary {
     impl Serialize for Bytes<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             s.serialize_bytes(self.0)
-        }
-    }
-
-    struct NumberTexts<'a>(&'a [Number]);
-    impl Serialize for NumberTexts<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut seq = s.serialize_seq(Some(self.0.len()))?;
-            for n in self.0 {
-                seq.serialize_element(&n.to_string())?;
-            }
-            seq.end()
         }
     }
 
@@ -462,7 +451,7 @@ mod binary {
             AttributeValue::M(m) => s.serialize_newtype_variant(NAME, 5, "M", m),
             AttributeValue::L(l) => s.serialize_newtype_variant(NAME, 6, "L", l),
             AttributeValue::Ss(v) => s.serialize_newtype_variant(NAME, 7, "SS", v),
-            AttributeValue::Ns(v) => s.serialize_newtype_variant(NAME, 8, "NS", &NumberTexts(v)),
+            AttributeValue::Ns(v) => s.serialize_newtype_variant(NAME, 8, "NS", &NumberStrings(v)),
             AttributeValue::Bs(v) => s.serialize_newtype_variant(NAME, 9, "BS", &BytesList(v)),
         }
     }
