@@ -72,10 +72,18 @@ pub async fn run(
     config.validate()?;
     let store = NodeStore::open(&config.data_dir, config.cache_bytes).await?;
     let registry = Registry::start(config.node_id, store, &config.raft, config.fault_injection).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let service = NodeService {
         registry: registry.clone(),
         az: config.az.clone(),
         shards_per_table: config.shards_per_table,
+        shutdown: stopped,
+    };
+    // Open `Calls` streams never end on their own: they are told to, or the graceful stop
+    // would wait for them forever.
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
     };
     let server = tonic::transport::Server::builder()
         .add_service(

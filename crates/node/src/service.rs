@@ -5,20 +5,25 @@ use std::sync::Arc;
 use tessera_model::Error;
 use tessera_proto::node::v1::node_server::Node;
 use tessera_proto::node::v1::{
-    cluster_state_reply, propose_reply, raft_reply, read_reply, ClusterStateReply, ClusterStateRequest, Failure,
-    FailureKind, FaultReply, FaultRequest, ProposeReply, ProposeRequest, RaftReply, RaftRequest, ReadReply,
-    ReadRequest, StatusReply, StatusRequest,
+    call_reply, call_request, cluster_state_reply, propose_reply, raft_reply, read_reply, CallReply, CallRequest,
+    ClusterStateReply, ClusterStateRequest, Failure, FailureKind, FaultReply, FaultRequest, ProposeReply,
+    ProposeRequest, RaftReply, RaftRequest, ReadReply, ReadRequest, StatusReply, StatusRequest,
 };
 use tessera_replication::{Command, Failure as GroupFailure, MetaCommand, ReadOp, ReadResult, Registry, META_GROUP};
-use tonic::{Request, Response, Status};
+use tokio::sync::watch;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
 
 /// How long CreateTable waits for the new table's shard groups to elect leaders.
 const TABLE_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+#[derive(Clone)]
 pub struct NodeService {
     pub registry: Arc<Registry>,
     pub az: String,
     pub shards_per_table: u32,
+    /// Turns true when the server stops: open `Calls` streams end then.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// A group-level failure as it crosses the wire: typed, never a bare gRPC error. A leader hint
@@ -144,12 +149,8 @@ impl NodeService {
         .map_err(GroupFailure::Dynamo)?;
         tessera_model::wire::encode(&result).map_err(GroupFailure::Unavailable)
     }
-}
 
-#[tonic::async_trait]
-impl Node for NodeService {
-    async fn raft(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
-        let r = request.into_inner();
+    async fn raft_reply(&self, r: RaftRequest) -> RaftReply {
         let result = match self
             .registry
             .handle_raft(r.group_id, r.from_node, r.kind, &r.payload)
@@ -158,23 +159,61 @@ impl Node for NodeService {
             Ok(bytes) => raft_reply::Result::Ok(bytes),
             Err(f) => raft_reply::Result::Failure(to_proto(f)),
         };
-        Ok(Response::new(RaftReply { result: Some(result) }))
+        RaftReply { result: Some(result) }
     }
 
-    async fn propose(&self, request: Request<ProposeRequest>) -> Result<Response<ProposeReply>, Status> {
-        let result = match self.do_propose(request.into_inner()).await {
+    async fn propose_reply(&self, r: ProposeRequest) -> ProposeReply {
+        let result = match self.do_propose(r).await {
             Ok(bytes) => propose_reply::Result::Ok(bytes),
             Err(f) => propose_reply::Result::Failure(to_proto_with_addr(&self.registry, f).await),
         };
-        Ok(Response::new(ProposeReply { result: Some(result) }))
+        ProposeReply { result: Some(result) }
     }
 
-    async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadReply>, Status> {
-        let result = match self.do_read(request.into_inner()).await {
+    async fn read_reply(&self, r: ReadRequest) -> ReadReply {
+        let result = match self.do_read(r).await {
             Ok(bytes) => read_reply::Result::Ok(bytes),
             Err(f) => read_reply::Result::Failure(to_proto_with_addr(&self.registry, f).await),
         };
-        Ok(Response::new(ReadReply { result: Some(result) }))
+        ReadReply { result: Some(result) }
+    }
+
+    async fn call_reply(&self, call: call_request::Call) -> call_reply::Reply {
+        match call {
+            call_request::Call::Raft(r) => call_reply::Reply::Raft(self.raft_reply(r).await),
+            call_request::Call::Propose(r) => call_reply::Reply::Propose(self.propose_reply(r).await),
+            call_request::Call::Read(r) => call_reply::Reply::Read(self.read_reply(r).await),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn raft(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        Ok(Response::new(self.raft_reply(request.into_inner()).await))
+    }
+
+    async fn propose(&self, request: Request<ProposeRequest>) -> Result<Response<ProposeReply>, Status> {
+        Ok(Response::new(self.propose_reply(request.into_inner()).await))
+    }
+
+    async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadReply>, Status> {
+        Ok(Response::new(self.read_reply(request.into_inner()).await))
+    }
+
+    type CallsStream = ReceiverStream<Result<CallReply, Status>>;
+
+    async fn calls(&self, request: Request<Streaming<CallRequest>>) -> Result<Response<Self::CallsStream>, Status> {
+        let service = self.clone();
+        let replies = tessera_replication::mux::serve(
+            request.into_inner(),
+            move |call| {
+                let service = service.clone();
+                async move { service.call_reply(call).await }
+            },
+            self.shutdown.clone(),
+        );
+        Ok(Response::new(replies))
     }
 
     async fn cluster_state(

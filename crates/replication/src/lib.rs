@@ -11,6 +11,8 @@
 //! - `state_machine`: data groups apply `ShardCommand`s to a `Shard`; the metadata group
 //!   applies `MetaCommand`s; snapshots are full copies taken with applies paused.
 //! - `network`: Raft RPCs over gRPC, one channel per peer shared by all groups.
+//! - `mux`: many calls (Raft messages, proposals, reads) over one long-lived gRPC stream per
+//!   calling process and node.
 //! - `registry`: the node's groups; serving Raft RPCs, proposals and read barriers.
 //! - `batcher`: concurrent shard writes of a group leave as one log entry; concurrent
 //!   linearizable reads share one read-index round.
@@ -21,6 +23,7 @@
 pub mod batcher;
 pub mod log_store;
 pub mod meta;
+pub mod mux;
 pub mod network;
 pub mod registry;
 pub mod state_machine;

@@ -12,9 +12,10 @@ use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotRespon
 use openraft::{Snapshot, Vote};
 use serde::{Deserialize, Serialize};
 use tessera_proto::node::v1::node_client::NodeClient;
-use tessera_proto::node::v1::{raft_reply, FailureKind, RaftKind, RaftRequest};
+use tessera_proto::node::v1::{call_reply, call_request, raft_reply, FailureKind, RaftKind, RaftRequest};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::mux::{CallError as MuxError, Session};
 use crate::types::{NodeInfo, TypeConfig};
 
 /// Largest gRPC message between nodes (full snapshots of a shard travel in one message).
@@ -35,6 +36,9 @@ impl std::error::Error for TransportError {}
 pub struct PeerPool {
     node_id: u64,
     channels: Mutex<HashMap<String, NodeClient<Channel>>>,
+    /// Open `Calls` streams by address, and a gate per address so one caller opens it.
+    pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
+    opening: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     blocked: RwLock<HashSet<u64>>,
     /// Test-only latency added to every outgoing Raft message (milliseconds).
     delay_ms: std::sync::atomic::AtomicU64,
@@ -45,6 +49,8 @@ impl PeerPool {
         Arc::new(PeerPool {
             node_id,
             channels: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            opening: Mutex::new(HashMap::new()),
             blocked: RwLock::new(HashSet::new()),
             delay_ms: std::sync::atomic::AtomicU64::new(0),
         })
@@ -70,6 +76,56 @@ impl PeerPool {
             .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
         channels.insert(addr.to_string(), client.clone());
         Ok(client)
+    }
+
+    /// Runs `call` on the node at `addr` over the stream of calls to it (opened on first use,
+    /// and again after it broke), waiting up to `timeout` in all. An error means no reply
+    /// came: the call may or may not have run.
+    pub async fn call(
+        &self,
+        addr: &str,
+        call: call_request::Call,
+        timeout: Duration,
+    ) -> Result<call_reply::Reply, MuxError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let session = self.session(addr, timeout).await?;
+        session
+            .call(call, deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+    }
+
+    pub(crate) fn open_session(&self, addr: &str) -> Option<Arc<Session>> {
+        let mut sessions = self.sessions.lock().ok()?;
+        match sessions.get(addr) {
+            Some(s) if s.is_open() => Some(s.clone()),
+            Some(_) => {
+                sessions.remove(addr);
+                None
+            }
+            None => None,
+        }
+    }
+
+    async fn session(&self, addr: &str, timeout: Duration) -> Result<Arc<Session>, MuxError> {
+        if let Some(s) = self.open_session(addr) {
+            return Ok(s);
+        }
+        let gate = {
+            let mut opening = self
+                .opening
+                .lock()
+                .map_err(|_| MuxError::NotSent("peer pool poisoned".into()))?;
+            opening.entry(addr.to_string()).or_default().clone()
+        };
+        let _gate = gate.lock().await;
+        if let Some(s) = self.open_session(addr) {
+            return Ok(s);
+        }
+        let session = Session::open(self.client(addr).map_err(MuxError::NotSent)?, timeout).await?;
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.insert(addr.to_string(), session.clone());
+        }
+        Ok(session)
     }
 
     pub fn set_blocked(&self, nodes: impl IntoIterator<Item = u64>) {
@@ -174,20 +230,34 @@ impl GroupNetwork {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        let mut client = self.pool.client(&self.addr).map_err(CallError::Unreachable)?;
         let request = RaftRequest {
             group_id: self.group,
             kind: kind as i32,
             from_node: self.pool.node_id(),
             payload,
         };
-        let mut request = tonic::Request::new(request);
-        request.set_timeout(timeout);
-        let reply = client
-            .raft(request)
-            .await
-            .map_err(|status| CallError::Unreachable(status.message().to_string()))?
-            .into_inner();
+        // Snapshots (a whole shard in one message) keep a stream of their own, so they do not
+        // hold up the other groups' messages on the shared one.
+        let reply = if kind == RaftKind::Snapshot {
+            let mut client = self.pool.client(&self.addr).map_err(CallError::Unreachable)?;
+            let mut request = tonic::Request::new(request);
+            request.set_timeout(timeout);
+            client
+                .raft(request)
+                .await
+                .map_err(|status| CallError::Unreachable(status.message().to_string()))?
+                .into_inner()
+        } else {
+            match self
+                .pool
+                .call(&self.addr, call_request::Call::Raft(request), timeout)
+                .await
+                .map_err(|e| CallError::Unreachable(e.to_string()))?
+            {
+                call_reply::Reply::Raft(reply) => reply,
+                _ => return Err(CallError::Unreachable("a reply of another kind".into())),
+            }
+        };
         match reply.result {
             Some(raft_reply::Result::Ok(bytes)) => Ok(bytes),
             Some(raft_reply::Result::Failure(f)) if f.kind == FailureKind::Raft as i32 => {

@@ -19,9 +19,10 @@ use tessera_model::ops::{DeleteItem, GetItem, Page, PutItem, Query, Scan, Update
 use tessera_model::table::TableMeta;
 use tessera_model::{item_size, AttributeValue, Error, ErrorKind, Item, Result};
 use tessera_proto::node::v1::{
-    cluster_state_reply, propose_reply, read_reply, ClusterStateRequest, Failure, FailureKind, ProposeRequest,
-    ReadRequest,
+    call_reply, call_request, cluster_state_reply, propose_reply, read_reply, ClusterStateRequest, Failure,
+    FailureKind, ProposeReply, ProposeRequest, ReadReply, ReadRequest,
 };
+use tessera_replication::mux::CallError;
 use tessera_replication::{
     ClusterState, Command, CommandResult, MetaCommand, MetaOutput, PeerPool, ReadOp, ReadResult, ShardInfo, TableState,
     META_GROUP,
@@ -57,7 +58,8 @@ enum Outcome {
     Failed(Failure),
     /// Transport failure: the node is down or unreachable.
     Unreachable,
-    /// Not sent at all (no address or channel for the node, or excluded by configuration).
+    /// Certainly not sent (no address or channel for the node, no call stream could be
+    /// opened to it, or excluded by configuration).
     NotSent,
 }
 
@@ -131,39 +133,47 @@ impl ClusterBackend {
         let Some(addr) = self.address(node) else {
             return Outcome::NotSent;
         };
-        let Ok(mut client) = self.pool.client(&addr) else {
-            return Outcome::NotSent;
-        };
         // A little longer than a node waits for its quorum, so its own answer arrives first.
         let timeout = tessera_replication::QUORUM_WAIT + Duration::from_secs(1);
         match call {
+            // Proposals and reads share the one stream of calls to the node (see `mux`).
             Call::Propose(command) => {
-                let mut request = tonic::Request::new(ProposeRequest {
+                let request = call_request::Call::Propose(ProposeRequest {
                     group_id: group,
                     command: command.clone(),
                 });
-                request.set_timeout(timeout);
-                match client.propose(request).await.map(|r| r.into_inner().result) {
-                    Ok(Some(propose_reply::Result::Ok(b))) => Outcome::Ok(b),
-                    Ok(Some(propose_reply::Result::Failure(f))) => Outcome::Failed(f),
+                match self.pool.call(&addr, request, timeout).await {
+                    Ok(call_reply::Reply::Propose(ProposeReply {
+                        result: Some(propose_reply::Result::Ok(b)),
+                    })) => Outcome::Ok(b),
+                    Ok(call_reply::Reply::Propose(ProposeReply {
+                        result: Some(propose_reply::Result::Failure(f)),
+                    })) => Outcome::Failed(f),
+                    Err(CallError::NotSent(_)) => Outcome::NotSent,
                     _ => Outcome::Unreachable,
                 }
             }
             Call::Read { payload, linearizable } => {
-                let read = ReadRequest {
+                let request = call_request::Call::Read(ReadRequest {
                     group_id: group,
                     read: payload.clone(),
                     linearizable: *linearizable,
-                };
-                let mut request = tonic::Request::new(read);
-                request.set_timeout(timeout);
-                match client.read(request).await.map(|r| r.into_inner().result) {
-                    Ok(Some(read_reply::Result::Ok(b))) => Outcome::Ok(b),
-                    Ok(Some(read_reply::Result::Failure(f))) => Outcome::Failed(f),
+                });
+                match self.pool.call(&addr, request, timeout).await {
+                    Ok(call_reply::Reply::Read(ReadReply {
+                        result: Some(read_reply::Result::Ok(b)),
+                    })) => Outcome::Ok(b),
+                    Ok(call_reply::Reply::Read(ReadReply {
+                        result: Some(read_reply::Result::Failure(f)),
+                    })) => Outcome::Failed(f),
+                    Err(CallError::NotSent(_)) => Outcome::NotSent,
                     _ => Outcome::Unreachable,
                 }
             }
             Call::State => {
+                let Ok(mut client) = self.pool.client(&addr) else {
+                    return Outcome::NotSent;
+                };
                 let mut request = tonic::Request::new(ClusterStateRequest { linearizable: true });
                 request.set_timeout(timeout);
                 match client.cluster_state(request).await.map(|r| r.into_inner().result) {
@@ -215,7 +225,7 @@ impl ClusterBackend {
                     tracing::debug!(group, target, kind = f.kind, hint = f.leader_hint, addr = %f.leader_addr, "attempt failed")
                 }
                 Outcome::Unreachable => tracing::debug!(group, target, "node unreachable"),
-                Outcome::NotSent => tracing::debug!(group, target, "no channel to the node"),
+                Outcome::NotSent => tracing::debug!(group, target, "not sent to the node"),
                 Outcome::Ok(_) => {}
             }
             match &outcome {
