@@ -251,8 +251,10 @@ mod tests {
         async fn propose(&self, _: Request<ProposeRequest>) -> Result<Response<ProposeReply>, Status> {
             Err(Status::unimplemented("test"))
         }
-        async fn read(&self, _: Request<ReadRequest>) -> Result<Response<ReadReply>, Status> {
-            Err(Status::unimplemented("test"))
+        async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadReply>, Status> {
+            Ok(Response::new(ReadReply {
+                result: Some(read_reply::Result::Ok(request.into_inner().read)),
+            }))
         }
         async fn cluster_state(&self, _: Request<ClusterStateRequest>) -> Result<Response<ClusterStateReply>, Status> {
             Err(Status::unimplemented("test"))
@@ -414,6 +416,21 @@ mod tests {
             ),
             vec![3]
         );
+        let _ = server.stop.send(true);
+        server.done.await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_call_goes_as_a_unary_call_of_its_own() {
+        let server = start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+        let pool = crate::PeerPool::new(7);
+        let large = vec![0u8; crate::network::STREAM_CALL_BYTES_MAX + 1];
+        let reply = pool
+            .call(&server.addr, read(large.clone()), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(payload_of(reply), large);
+        assert!(pool.sessions.lock().unwrap().is_empty(), "no stream was opened for it");
         let _ = server.stop.send(true);
         server.done.await.unwrap();
     }

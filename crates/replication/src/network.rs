@@ -20,6 +20,10 @@ use crate::types::{NodeInfo, TypeConfig};
 
 /// Largest gRPC message between nodes (full snapshots of a shard travel in one message).
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 256 * 1024 * 1024;
+/// Calls larger than this travel as unary calls of their own, not on the shared `Calls`
+/// stream: a stream delivers its messages one after another, and a follower's catch-up
+/// (hundreds of entries of up to 1 MB) would hold every other group's heartbeats behind it.
+pub const STREAM_CALL_BYTES_MAX: usize = 1024 * 1024;
 
 #[derive(Debug)]
 struct TransportError(String);
@@ -79,19 +83,61 @@ impl PeerPool {
     }
 
     /// Runs `call` on the node at `addr` over the stream of calls to it (opened on first use,
-    /// and again after it broke), waiting up to `timeout` in all. An error means no reply
-    /// came: the call may or may not have run.
+    /// and again after it broke), or as a unary call when it is large, waiting up to `timeout`
+    /// in all. `NotSent`: it certainly did not run; `NoReply`: it may or may not have.
     pub async fn call(
         &self,
         addr: &str,
         call: call_request::Call,
         timeout: Duration,
     ) -> Result<call_reply::Reply, MuxError> {
+        if call.encoded_len() > STREAM_CALL_BYTES_MAX {
+            return self.unary(addr, call, timeout).await;
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         let session = self.session(addr, timeout).await?;
         session
             .call(call, deadline.saturating_duration_since(tokio::time::Instant::now()))
             .await
+    }
+
+    /// `call` as a unary gRPC call (an HTTP/2 stream of its own).
+    pub(crate) async fn unary(
+        &self,
+        addr: &str,
+        call: call_request::Call,
+        timeout: Duration,
+    ) -> Result<call_reply::Reply, MuxError> {
+        let mut client = self.client(addr).map_err(MuxError::NotSent)?;
+        let no_reply = |status: tonic::Status| MuxError::NoReply(status.message().to_string());
+        fn with_timeout<T>(message: T, timeout: Duration) -> tonic::Request<T> {
+            let mut request = tonic::Request::new(message);
+            request.set_timeout(timeout);
+            request
+        }
+        Ok(match call {
+            call_request::Call::Raft(r) => call_reply::Reply::Raft(
+                client
+                    .raft(with_timeout(r, timeout))
+                    .await
+                    .map_err(no_reply)?
+                    .into_inner(),
+            ),
+            call_request::Call::Propose(r) => call_reply::Reply::Propose(
+                client
+                    .propose(with_timeout(r, timeout))
+                    .await
+                    .map_err(no_reply)?
+                    .into_inner(),
+            ),
+            call_request::Call::Read(r) => call_reply::Reply::Read(
+                client
+                    .read(with_timeout(r, timeout))
+                    .await
+                    .map_err(no_reply)?
+                    .into_inner(),
+            ),
+        })
     }
 
     pub(crate) fn open_session(&self, addr: &str) -> Option<Arc<Session>> {
@@ -236,27 +282,16 @@ impl GroupNetwork {
             from_node: self.pool.node_id(),
             payload,
         };
-        // Snapshots (a whole shard in one message) keep a stream of their own, so they do not
-        // hold up the other groups' messages on the shared one.
+        // Snapshots keep off the shared stream even when small (see STREAM_CALL_BYTES_MAX).
+        let call = call_request::Call::Raft(request);
         let reply = if kind == RaftKind::Snapshot {
-            let mut client = self.pool.client(&self.addr).map_err(CallError::Unreachable)?;
-            let mut request = tonic::Request::new(request);
-            request.set_timeout(timeout);
-            client
-                .raft(request)
-                .await
-                .map_err(|status| CallError::Unreachable(status.message().to_string()))?
-                .into_inner()
+            self.pool.unary(&self.addr, call, timeout).await
         } else {
-            match self
-                .pool
-                .call(&self.addr, call_request::Call::Raft(request), timeout)
-                .await
-                .map_err(|e| CallError::Unreachable(e.to_string()))?
-            {
-                call_reply::Reply::Raft(reply) => reply,
-                _ => return Err(CallError::Unreachable("a reply of another kind".into())),
-            }
+            self.pool.call(&self.addr, call, timeout).await
+        };
+        let reply = match reply.map_err(|e| CallError::Unreachable(e.to_string()))? {
+            call_reply::Reply::Raft(reply) => reply,
+            _ => return Err(CallError::Unreachable("a reply of another kind".into())),
         };
         match reply.result {
             Some(raft_reply::Result::Ok(bytes)) => Ok(bytes),
