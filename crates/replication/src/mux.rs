@@ -112,8 +112,17 @@ impl Session {
             }
             waiting.calls.insert(id, tx);
         }
-        let request = CallRequest { id, call: Some(call) };
         let deadline = tokio::time::Instant::now() + timeout;
+        if timeout.is_zero() {
+            // Out of time before it left (a slow open): not sending it keeps "not run" true.
+            self.forget(id);
+            return Err(CallError::NotSent("no time left to send".into()));
+        }
+        let request = CallRequest {
+            id,
+            call: Some(call),
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1),
+        };
         let queued = tokio::time::timeout_at(deadline, self.requests.send(request)).await;
         let outcome = match queued {
             Ok(Ok(())) => match tokio::time::timeout_at(deadline, rx).await {
@@ -161,8 +170,8 @@ async fn read_replies(mut replies: Streaming<CallReply>, waiting: Arc<Mutex<Wait
 }
 
 /// Serves one `Calls` stream: runs `handler` for every request (each on a task of its own,
-/// at most [`SERVE_CALLS_MAX`] at once) and streams the replies back until the caller ends
-/// its stream or `shutdown` turns true.
+/// at most [`SERVE_CALLS_MAX`] at once, each given up after the caller's timeout) and streams
+/// the replies back until the caller ends its stream or `shutdown` turns true.
 pub fn serve<H, F>(
     mut inbound: Streaming<CallRequest>,
     handler: H,
@@ -213,14 +222,22 @@ where
             };
             let tx = tx.clone();
             let handler = handler.clone();
+            let limit = (request.timeout_ms > 0).then(|| Duration::from_millis(request.timeout_ms));
             tokio::spawn(async move {
-                let reply = handler(call).await;
-                let _ = tx
-                    .send(Ok(CallReply {
-                        id: request.id,
-                        reply: Some(reply),
-                    }))
-                    .await;
+                let reply = match limit {
+                    Some(limit) => tokio::time::timeout(limit, handler(call)).await.ok(),
+                    None => Some(handler(call).await),
+                };
+                // Past its deadline the caller stopped waiting: no reply, and the permit and
+                // the stream (for a graceful stop) are released as a unary call's would be.
+                if let Some(reply) = reply {
+                    let _ = tx
+                        .send(Ok(CallReply {
+                            id: request.id,
+                            reply: Some(reply),
+                        }))
+                        .await;
+                }
                 drop(permit);
             });
         }
@@ -237,7 +254,8 @@ mod tests {
     use tessera_proto::node::v1::*;
     use tonic::{Request, Response};
 
-    /// Answers a Read with its payload; a payload's first byte is how many ms to wait first.
+    /// Answers a Read with its payload; a payload's first byte is how long to wait first, in
+    /// units of 10 ms.
     #[derive(Clone)]
     struct Echo {
         shutdown: watch::Receiver<bool>,
@@ -274,7 +292,7 @@ mod tests {
                         return call_reply::Reply::Read(ReadReply { result: None });
                     };
                     let wait = r.read.first().copied().unwrap_or(0);
-                    tokio::time::sleep(Duration::from_millis(u64::from(wait))).await;
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(wait))).await;
                     call_reply::Reply::Read(ReadReply {
                         result: Some(read_reply::Result::Ok(r.read)),
                     })
@@ -333,7 +351,7 @@ mod tests {
         let addr = server.addr.as_str();
         // Earlier calls wait longer, so replies come back in the reverse order.
         let calls = (0u8..64).map(|i| async move {
-            let payload = vec![64 - i, i, 0xAB];
+            let payload = vec![(64 - i) / 4, i, 0xAB];
             let reply = pool
                 .call(addr, read(payload.clone()), Duration::from_secs(5))
                 .await
@@ -341,7 +359,7 @@ mod tests {
             assert_eq!(payload_of(reply), payload);
         });
         futures_join_all(calls).await;
-        assert_eq!(pool.sessions.lock().unwrap().len(), 1, "all calls shared one stream");
+        assert_eq!(pool.opened.load(Ordering::Relaxed), 1, "all calls shared one stream");
         let _ = server.stop.send(true);
         server.done.await.unwrap();
     }
@@ -362,7 +380,7 @@ mod tests {
         let slow = {
             let pool = pool.clone();
             let addr = addr.clone();
-            tokio::spawn(async move { pool.call(&addr, read(vec![200]), Duration::from_secs(5)).await })
+            tokio::spawn(async move { pool.call(&addr, read(vec![20]), Duration::from_secs(5)).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         let _ = server.stop.send(true);
@@ -370,7 +388,15 @@ mod tests {
             .await
             .expect("the server stopped although a call stream was open")
             .unwrap();
-        assert_eq!(payload_of(slow.await.unwrap().unwrap()), vec![200]);
+        assert_eq!(payload_of(slow.await.unwrap().unwrap()), vec![20]);
+        // The reader sees the stream end (a call queued before that could still be lost).
+        for _ in 0..100 {
+            if pool.open_session(&addr).is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(pool.open_session(&addr).is_none(), "the ended stream is dropped");
         // Nobody listens now: the call is certainly not sent.
         match pool.call(&addr, read(vec![1]), Duration::from_secs(2)).await {
             Err(CallError::NotSent(_)) => {}
@@ -397,10 +423,11 @@ mod tests {
     async fn a_call_past_its_timeout_gets_no_reply_and_is_forgotten() {
         let server = start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
         let pool = crate::PeerPool::new(7);
-        match pool
-            .call(&server.addr, read(vec![250]), Duration::from_millis(50))
+        // The stream is open first, so the short timeout is all the call's own.
+        pool.call(&server.addr, read(vec![0]), Duration::from_secs(5))
             .await
-        {
+            .unwrap();
+        match pool.call(&server.addr, read(vec![25]), Duration::from_millis(50)).await {
             Err(CallError::NoReply(_)) => {}
             other => panic!("expected NoReply, got {other:?}"),
         }
@@ -431,6 +458,69 @@ mod tests {
             .unwrap();
         assert_eq!(payload_of(reply), large);
         assert!(pool.sessions.lock().unwrap().is_empty(), "no stream was opened for it");
+        let _ = server.stop.send(true);
+        server.done.await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_server_gives_up_on_a_call_after_the_callers_timeout() {
+        let server = start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+        let pool = crate::PeerPool::new(7);
+        pool.call(&server.addr, read(vec![0]), Duration::from_secs(5))
+            .await
+            .unwrap();
+        // The handler would take 2.55 s; the caller waits 50 ms, and so does the server: the
+        // graceful stop right after does not wait for the handler.
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            pool.call(&server.addr, read(vec![255]), Duration::from_millis(50))
+                .await,
+            Err(CallError::NoReply(_))
+        ));
+        let _ = server.stop.send(true);
+        server.done.await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(2000),
+            "the stop waited for the handler"
+        );
+    }
+
+    /// Forwards TCP connections to `to` until aborted; aborting drops every connection.
+    async fn proxy(to: String) -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let to = to.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        (addr, task)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_lost_mid_call_fails_the_call_at_once_as_no_reply() {
+        let server = start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+        let (addr, link) = proxy(server.addr.clone()).await;
+        let pool = crate::PeerPool::new(7);
+        pool.call(&addr, read(vec![0]), Duration::from_secs(5)).await.unwrap();
+        let started = std::time::Instant::now();
+        let call = {
+            let pool = pool.clone();
+            let addr = addr.clone();
+            tokio::spawn(async move { pool.call(&addr, read(vec![255]), Duration::from_secs(20)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        link.abort();
+        // The node may have run it: the answer is "no reply", and it comes when the stream
+        // breaks, not after the 20 s timeout (nor the handler's 2.55 s).
+        assert!(matches!(call.await.unwrap(), Err(CallError::NoReply(_))));
+        assert!(started.elapsed() < Duration::from_secs(2));
         let _ = server.stop.send(true);
         server.done.await.unwrap();
     }

@@ -21,9 +21,11 @@ use crate::types::{NodeInfo, TypeConfig};
 /// Largest gRPC message between nodes (full snapshots of a shard travel in one message).
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Calls larger than this travel as unary calls of their own, not on the shared `Calls`
-/// stream: a stream delivers its messages one after another, and a follower's catch-up
-/// (hundreds of entries of up to 1 MB) would hold every other group's heartbeats behind it.
-pub const STREAM_CALL_BYTES_MAX: usize = 1024 * 1024;
+/// stream: a stream delivers its messages one after another, so a follower's catch-up
+/// (hundreds of entries of up to 1 MB) would hold every other group's heartbeats behind it,
+/// where HTTP/2 interleaves separate streams frame by frame. A busy group's round (a batch
+/// of ~1 KB writes) stays well under it.
+pub const STREAM_CALL_BYTES_MAX: usize = 64 * 1024;
 
 #[derive(Debug)]
 struct TransportError(String);
@@ -37,12 +39,19 @@ impl std::fmt::Display for TransportError {
 impl std::error::Error for TransportError {}
 
 /// Channels to peers, and the test-only set of peers whose traffic is dropped.
+/// One opener at a time per address; holds when the last attempt failed, and why.
+type OpenGate = tokio::sync::Mutex<Option<(tokio::time::Instant, String)>>;
+
 pub struct PeerPool {
     node_id: u64,
     channels: Mutex<HashMap<String, NodeClient<Channel>>>,
     /// Open `Calls` streams by address, and a gate per address so one caller opens it.
     pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
-    opening: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per address: the gate, holding when the last attempt to open failed and why (callers
+    /// that waited behind a failed attempt fail with it instead of trying again in turn).
+    opening: Mutex<HashMap<String, Arc<OpenGate>>>,
+    /// Streams opened (tests check that calls share them).
+    pub(crate) opened: std::sync::atomic::AtomicU64,
     blocked: RwLock<HashSet<u64>>,
     /// Test-only latency added to every outgoing Raft message (milliseconds).
     delay_ms: std::sync::atomic::AtomicU64,
@@ -55,6 +64,7 @@ impl PeerPool {
             channels: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             opening: Mutex::new(HashMap::new()),
+            opened: std::sync::atomic::AtomicU64::new(0),
             blocked: RwLock::new(HashSet::new()),
             delay_ms: std::sync::atomic::AtomicU64::new(0),
         })
@@ -95,14 +105,15 @@ impl PeerPool {
             return self.unary(addr, call, timeout).await;
         }
         let deadline = tokio::time::Instant::now() + timeout;
-        let session = self.session(addr, timeout).await?;
+        let session = self.session(addr, deadline).await?;
         session
             .call(call, deadline.saturating_duration_since(tokio::time::Instant::now()))
             .await
     }
 
-    /// `call` as a unary gRPC call (an HTTP/2 stream of its own).
-    pub(crate) async fn unary(
+    /// `call` as a unary gRPC call (an HTTP/2 stream of its own): for calls whose replies may
+    /// be large (query and scan pages), and snapshots.
+    pub async fn unary(
         &self,
         addr: &str,
         call: call_request::Call,
@@ -152,10 +163,12 @@ impl PeerPool {
         }
     }
 
-    async fn session(&self, addr: &str, timeout: Duration) -> Result<Arc<Session>, MuxError> {
+    /// The open stream to `addr`, opening one (one caller at a time per address) by `deadline`.
+    async fn session(&self, addr: &str, deadline: tokio::time::Instant) -> Result<Arc<Session>, MuxError> {
         if let Some(s) = self.open_session(addr) {
             return Ok(s);
         }
+        let arrived = tokio::time::Instant::now();
         let gate = {
             let mut opening = self
                 .opening
@@ -163,15 +176,35 @@ impl PeerPool {
                 .map_err(|_| MuxError::NotSent("peer pool poisoned".into()))?;
             opening.entry(addr.to_string()).or_default().clone()
         };
-        let _gate = gate.lock().await;
+        let Ok(mut last_failure) = tokio::time::timeout_at(deadline, gate.lock()).await else {
+            return Err(MuxError::NotSent("timed out waiting to open a call stream".into()));
+        };
         if let Some(s) = self.open_session(addr) {
             return Ok(s);
         }
-        let session = Session::open(self.client(addr).map_err(MuxError::NotSent)?, timeout).await?;
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.insert(addr.to_string(), session.clone());
+        if let Some((at, why)) = last_failure.as_ref().filter(|(at, _)| *at >= arrived) {
+            tracing::trace!(?at, "an attempt to open failed while this call waited");
+            return Err(MuxError::NotSent(why.clone()));
         }
-        Ok(session)
+        let client = self.client(addr).map_err(MuxError::NotSent)?;
+        let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match Session::open(client, timeout).await {
+            Ok(session) => {
+                *last_failure = None;
+                self.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if let Ok(mut sessions) = self.sessions.lock() {
+                    sessions.insert(addr.to_string(), session.clone());
+                }
+                Ok(session)
+            }
+            Err(e) => {
+                let why = match &e {
+                    MuxError::NotSent(m) | MuxError::NoReply(m) => m.clone(),
+                };
+                *last_failure = Some((tokio::time::Instant::now(), why));
+                Err(e)
+            }
+        }
     }
 
     pub fn set_blocked(&self, nodes: impl IntoIterator<Item = u64>) {

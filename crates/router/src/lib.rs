@@ -49,7 +49,12 @@ pub struct RouterConfig {
 
 enum Call {
     Propose(Vec<u8>),
-    Read { payload: Vec<u8>, linearizable: bool },
+    Read {
+        payload: Vec<u8>,
+        linearizable: bool,
+        /// A query or scan page (up to a MB): it goes as a unary call, off the shared stream.
+        large_reply: bool,
+    },
     State,
 }
 
@@ -153,13 +158,22 @@ impl ClusterBackend {
                     _ => Outcome::Unreachable,
                 }
             }
-            Call::Read { payload, linearizable } => {
+            Call::Read {
+                payload,
+                linearizable,
+                large_reply,
+            } => {
                 let request = call_request::Call::Read(ReadRequest {
                     group_id: group,
                     read: payload.clone(),
                     linearizable: *linearizable,
                 });
-                match self.pool.call(&addr, request, timeout).await {
+                let reply = if *large_reply {
+                    self.pool.unary(&addr, request, timeout).await
+                } else {
+                    self.pool.call(&addr, request, timeout).await
+                };
+                match reply {
                     Ok(call_reply::Reply::Read(ReadReply {
                         result: Some(read_reply::Result::Ok(b)),
                     })) => Outcome::Ok(b),
@@ -399,6 +413,7 @@ impl ClusterBackend {
         let call = Call::Read {
             payload,
             linearizable: consistent,
+            large_reply: !matches!(op, ReadOp::Get { .. }),
         };
         let bytes = self.route_shard(shard, &call, consistent).await?;
         tessera_model::wire::decode(&bytes).map_err(internal)
