@@ -121,7 +121,8 @@ impl Session {
         let request = CallRequest {
             id,
             call: Some(call),
-            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1),
+            // Rounded up: the node never gives up before the caller does.
+            timeout_ms: u64::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(u64::MAX),
         };
         let queued = tokio::time::timeout_at(deadline, self.requests.send(request)).await;
         let outcome = match queued {
@@ -255,10 +256,12 @@ mod tests {
     use tonic::{Request, Response};
 
     /// Answers a Read with its payload; a payload's first byte is how long to wait first, in
-    /// units of 10 ms.
+    /// units of 10 ms (255: a minute, longer than any test waits).
     #[derive(Clone)]
     struct Echo {
         shutdown: watch::Receiver<bool>,
+        /// Calls that reached the handler.
+        received: Arc<AtomicU64>,
     }
 
     #[tonic::async_trait]
@@ -285,17 +288,24 @@ mod tests {
         }
         type CallsStream = ReceiverStream<Result<CallReply, Status>>;
         async fn calls(&self, request: Request<Streaming<CallRequest>>) -> Result<Response<Self::CallsStream>, Status> {
+            let received = self.received.clone();
             let replies = serve(
                 request.into_inner(),
-                |call| async move {
-                    let call_request::Call::Read(r) = call else {
-                        return call_reply::Reply::Read(ReadReply { result: None });
-                    };
-                    let wait = r.read.first().copied().unwrap_or(0);
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(wait))).await;
-                    call_reply::Reply::Read(ReadReply {
-                        result: Some(read_reply::Result::Ok(r.read)),
-                    })
+                move |call| {
+                    received.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        let call_request::Call::Read(r) = call else {
+                            return call_reply::Reply::Read(ReadReply { result: None });
+                        };
+                        let wait = match r.read.first().copied().unwrap_or(0) {
+                            255 => Duration::from_secs(60),
+                            units => Duration::from_millis(10 * u64::from(units)),
+                        };
+                        tokio::time::sleep(wait).await;
+                        call_reply::Reply::Read(ReadReply {
+                            result: Some(read_reply::Result::Ok(r.read)),
+                        })
+                    }
                 },
                 self.shutdown.clone(),
             );
@@ -307,13 +317,31 @@ mod tests {
         addr: String,
         stop: watch::Sender<bool>,
         done: tokio::task::JoinHandle<()>,
+        received: Arc<AtomicU64>,
+    }
+
+    impl Server {
+        /// Waits until `n` calls in all have reached the handler.
+        async fn wait_received(&self, n: u64) {
+            for _ in 0..500 {
+                if self.received.load(Ordering::SeqCst) >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("only {} calls reached the server", self.received.load(Ordering::SeqCst));
+        }
     }
 
     async fn start(listener: tokio::net::TcpListener) -> Server {
         let addr = listener.local_addr().unwrap().to_string();
         let (stop, stopped) = watch::channel(false);
         let mut on_stop = stopped.clone();
-        let service = NodeServer::new(Echo { shutdown: stopped });
+        let received = Arc::new(AtomicU64::new(0));
+        let service = NodeServer::new(Echo {
+            shutdown: stopped,
+            received: received.clone(),
+        });
         let done = tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(service)
@@ -323,7 +351,12 @@ mod tests {
                 .await
                 .unwrap();
         });
-        Server { addr, stop, done }
+        Server {
+            addr,
+            stop,
+            done,
+            received,
+        }
     }
 
     fn read(payload: Vec<u8>) -> call_request::Call {
@@ -382,7 +415,7 @@ mod tests {
             let addr = addr.clone();
             tokio::spawn(async move { pool.call(&addr, read(vec![20]), Duration::from_secs(5)).await })
         };
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        server.wait_received(2).await;
         let _ = server.stop.send(true);
         tokio::time::timeout(Duration::from_secs(5), server.done)
             .await
@@ -433,7 +466,7 @@ mod tests {
         }
         let session = pool.open_session(&server.addr).unwrap();
         assert!(session.waiting.lock().unwrap().calls.is_empty());
-        // The late reply is dropped; the stream keeps serving.
+        // The stream keeps serving.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
             payload_of(
@@ -469,7 +502,7 @@ mod tests {
         pool.call(&server.addr, read(vec![0]), Duration::from_secs(5))
             .await
             .unwrap();
-        // The handler would take 2.55 s; the caller waits 50 ms, and so does the server: the
+        // The handler would take a minute; the caller waits 50 ms, and so does the server: the
         // graceful stop right after does not wait for the handler.
         let started = std::time::Instant::now();
         assert!(matches!(
@@ -509,18 +542,18 @@ mod tests {
         let (addr, link) = proxy(server.addr.clone()).await;
         let pool = crate::PeerPool::new(7);
         pool.call(&addr, read(vec![0]), Duration::from_secs(5)).await.unwrap();
-        let started = std::time::Instant::now();
         let call = {
             let pool = pool.clone();
             let addr = addr.clone();
-            tokio::spawn(async move { pool.call(&addr, read(vec![255]), Duration::from_secs(20)).await })
+            tokio::spawn(async move { pool.call(&addr, read(vec![255]), Duration::from_secs(120)).await })
         };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.wait_received(2).await;
+        let started = std::time::Instant::now();
         link.abort();
         // The node may have run it: the answer is "no reply", and it comes when the stream
-        // breaks, not after the 20 s timeout (nor the handler's 2.55 s).
+        // breaks, not after the 2-minute timeout (nor the handler's minute).
         assert!(matches!(call.await.unwrap(), Err(CallError::NoReply(_))));
-        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(30));
         let _ = server.stop.send(true);
         server.done.await.unwrap();
     }

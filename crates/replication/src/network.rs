@@ -38,10 +38,10 @@ impl std::fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
-/// Channels to peers, and the test-only set of peers whose traffic is dropped.
 /// One opener at a time per address; holds when the last attempt failed, and why.
 type OpenGate = tokio::sync::Mutex<Option<(tokio::time::Instant, String)>>;
 
+/// Channels to peers, and the test-only set of peers whose traffic is dropped.
 pub struct PeerPool {
     node_id: u64,
     channels: Mutex<HashMap<String, NodeClient<Channel>>>,
@@ -188,6 +188,10 @@ impl PeerPool {
         }
         let client = self.client(addr).map_err(MuxError::NotSent)?;
         let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if timeout.is_zero() {
+            // This caller's time ran out while it waited: not a verdict on the peer.
+            return Err(MuxError::NotSent("timed out waiting to open a call stream".into()));
+        }
         match Session::open(client, timeout).await {
             Ok(session) => {
                 *last_failure = None;
@@ -198,10 +202,14 @@ impl PeerPool {
                 Ok(session)
             }
             Err(e) => {
-                let why = match &e {
-                    MuxError::NotSent(m) | MuxError::NoReply(m) => m.clone(),
-                };
-                *last_failure = Some((tokio::time::Instant::now(), why));
+                // Shared with the callers waiting behind this one only when the peer refused
+                // (or failed) before this caller's own deadline: they may have more time.
+                if tokio::time::Instant::now() < deadline {
+                    let why = match &e {
+                        MuxError::NotSent(m) | MuxError::NoReply(m) => m.clone(),
+                    };
+                    *last_failure = Some((tokio::time::Instant::now(), why));
+                }
                 Err(e)
             }
         }
