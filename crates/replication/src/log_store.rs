@@ -1,6 +1,7 @@
-//! The Raft log and vote of one group, in the node's shared sled trees. An append is
-//! acknowledged to openraft (`LogFlushed`) only after the group-commit flush that covers it;
-//! a vote is durable before `save_vote` returns.
+//! The Raft log and vote of one group: the log in the node's write-ahead log, the vote and
+//! other Raft state in its sled trees. An append is acknowledged to openraft (`LogFlushed`)
+//! only after the group-commit sync that covers it; a vote is durable before `save_vote`
+//! returns.
 
 use std::collections::VecDeque;
 use std::fmt::Debug;
@@ -252,7 +253,7 @@ where
         // Acknowledge once durable; the flush is shared with every group appending meanwhile.
         let store = self.store.clone();
         tokio::spawn(async move {
-            let result = store.flush().await.map_err(|e| io::Error::other(e.message));
+            let result = store.sync_log().await.map_err(|e| io::Error::other(e.message));
             callback.log_io_completed(result);
         });
         Ok(())

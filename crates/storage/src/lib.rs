@@ -9,8 +9,9 @@
 //! - `codec`: binary item encoding. `keys`: storage key layout.
 //! - `shard`: `Shard` (one shard's items), `ShardCommand` (what a Raft log entry carries).
 //! - `catalog`: table metadata of an embedded store.
-//! - `flusher`: group commit over `sled::Db::flush_async`.
+//! - `flusher`: group commit (a sled flush, or the write-ahead log's fdatasync).
 //! - `node_store`: a cluster node's storage: Raft logs and state of many groups, their shards.
+//! - `wal`: the write-ahead log holding the Raft logs of every group of a node.
 //! - [`Store`]: the embedded engine of `tessera local`: catalog + one shard + group commit.
 //! - `floor`: this machine's storage ceilings (sled put/get, durable put, fsync rates) for
 //!   `tessera bench-floor`.
@@ -22,6 +23,7 @@ mod flusher;
 mod keys;
 mod node_store;
 mod shard;
+mod wal;
 
 use std::path::Path;
 use std::sync::Mutex;
