@@ -17,6 +17,7 @@ use tessera_storage::NodeStore;
 use crate::types::TypeConfig;
 
 type StorageResult<T> = Result<T, StorageError<u64>>;
+type MaybeLogId = Option<LogId<u64>>;
 
 /// Most recent entries of a group kept decoded in memory, and their most encoded bytes.
 pub const ENTRY_CACHE_ENTRIES_MAX: usize = 2048;
@@ -24,7 +25,7 @@ pub const ENTRY_CACHE_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 /// The latest entries of a group as they were appended: a leader reads each new entry once
 /// per follower to replicate it and once more to apply it, and a follower once to apply it;
-/// served from here, those reads skip sled and decoding.
+/// served from here, those reads skip the disk and decoding.
 struct EntryCache<E> {
     /// Consecutive entries (index order) with their encoded sizes.
     entries: VecDeque<(u64, E, usize)>,
@@ -146,6 +147,23 @@ impl<C: RaftTypeConfig> LogStore<C> {
         }
     }
 
+    /// The last purged log id, and the last log id (never below the purged one: a purge
+    /// record lost in a crash leaves entries behind it that do not count).
+    fn log_ids(&self) -> StorageResult<(MaybeLogId, MaybeLogId)>
+    where
+        C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+    {
+        let purged: Option<LogId<u64>> = self.state("purged")?;
+        let last = match self.store.last_entry(self.group).map_err(read_err)? {
+            Some((_, bytes)) => {
+                let entry: Entry<C> = tessera_model::wire::decode(&bytes).map_err(read_err)?;
+                Some(entry.log_id)
+            }
+            None => None,
+        };
+        Ok((purged, last.max(purged)))
+    }
+
     fn put_state<T: serde::Serialize>(&self, tag: &str, value: &T) -> StorageResult<()> {
         let bytes = tessera_model::wire::encode(value).map_err(write_err)?;
         self.store.put_state(self.group, tag, &bytes).map_err(write_err)
@@ -191,14 +209,7 @@ where
     type LogReader = LogStore<C>;
 
     async fn get_log_state(&mut self) -> StorageResult<LogState<C>> {
-        let purged: Option<LogId<u64>> = self.state("purged")?;
-        let last = match self.store.last_entry(self.group).map_err(read_err)? {
-            Some((_, bytes)) => {
-                let entry: Entry<C> = tessera_model::wire::decode(&bytes).map_err(read_err)?;
-                Some(entry.log_id)
-            }
-            None => purged,
-        };
+        let (purged, last) = self.log_ids()?;
         Ok(LogState {
             last_purged_log_id: purged,
             last_log_id: last,
@@ -228,7 +239,16 @@ where
     }
 
     async fn read_committed(&mut self) -> StorageResult<Option<LogId<u64>>> {
-        Ok(self.state::<Option<LogId<u64>>>("committed")?.flatten())
+        let committed = self.state::<Option<LogId<u64>>>("committed")?.flatten();
+        // `committed` reaches sled without waiting for the log's sync, so after a crash it
+        // can lie past the log's durable end; openraft would re-apply up to it and fail.
+        // The entries the log kept are a prefix of the ones committed then.
+        let (_, last) = self.log_ids()?;
+        Ok(match (committed, last) {
+            (Some(c), Some(l)) if c.index > l.index => Some(l),
+            (Some(_), None) => None,
+            (c, _) => c,
+        })
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<C>) -> StorageResult<()>
@@ -265,6 +285,10 @@ where
     }
 
     async fn purge(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
+        // A truncation just before (installing a snapshot over a conflicting log) must be
+        // durable before the purge point is: entries it removed past that point must not
+        // come back.
+        self.store.sync_log().await.map_err(write_err)?;
         // Record the purge point durably before the entries go, and make sure the state
         // machine data the snapshot stands for is durable too.
         self.put_state("purged", &log_id)?;
@@ -308,5 +332,38 @@ mod tests {
         assert_eq!(c.entries.len(), ENTRY_CACHE_ENTRIES_MAX);
         c.push(10_000, 1, ENTRY_CACHE_BYTES_MAX + 1);
         assert!(c.bytes <= ENTRY_CACHE_BYTES_MAX);
+    }
+
+    /// `committed` reaches sled without waiting for the log's sync, so after a crash it can
+    /// lie past the log's durable end: it is read back capped at the log's last entry, and
+    /// the last log id never falls below the purge point (a lost purge record).
+    #[tokio::test]
+    async fn committed_is_capped_at_the_durable_log() {
+        use openraft::{CommittedLeaderId, EntryPayload};
+        let dir = tempfile::tempdir().unwrap();
+        let store = NodeStore::open(dir.path(), 1 << 24).await.unwrap();
+        let mut log: LogStore = LogStore::new(1, store.clone());
+        let id = |i| LogId::new(CommittedLeaderId::new(2, 1), i);
+        for i in 1..=5 {
+            let entry: Entry<TypeConfig> = Entry {
+                log_id: id(i),
+                payload: EntryPayload::Blank,
+            };
+            store
+                .append(1, [(i, tessera_model::wire::encode(&entry).unwrap())])
+                .unwrap();
+        }
+        log.save_committed(Some(id(9))).await.unwrap();
+        assert_eq!(log.read_committed().await.unwrap(), Some(id(5)));
+        log.save_committed(Some(id(3))).await.unwrap();
+        assert_eq!(log.read_committed().await.unwrap(), Some(id(3)));
+        log.put_state("purged", &id(7)).unwrap();
+        let state = log.get_log_state().await.unwrap();
+        assert_eq!(
+            (state.last_purged_log_id, state.last_log_id),
+            (Some(id(7)), Some(id(7)))
+        );
+        log.save_committed(Some(id(9))).await.unwrap();
+        assert_eq!(log.read_committed().await.unwrap(), Some(id(7)));
     }
 }

@@ -210,7 +210,9 @@ impl NodeStore {
 
     /// Removes every trace of a group: log, Raft state and data.
     pub fn drop_group(&self, group: u64) -> Result<()> {
+        // The log goes durably first: its entries must not come back without the Raft state.
         self.wal.truncate_from(group, 0)?;
+        self.wal.sync()?;
         let mut batch = sled::Batch::default();
         for k in self.state.scan_prefix(group.to_be_bytes()).keys() {
             batch.remove(k.map_err(sled_error)?);

@@ -15,10 +15,11 @@
 //! with index <= `index`). Opening replays the records in order into an in-memory index;
 //! a torn record at the end of the last segment (a crash mid-write) is cut off.
 //!
-//! Segments go oldest first, once no entry in them is live; a segment that outlives
-//! [`SEGMENTS_MAX`] newer ones (a quiet group that never purges) has its live entries copied
-//! forward first. Only the oldest segment is ever removed, so a truncation or purge record
-//! is never lost while an entry it removed is still on disk.
+//! Segments go oldest first, once no entry in them is live; beyond [`SEGMENTS_MAX`]
+//! segments, an oldest one that is mostly dead (a quiet group that never purges) has its
+//! live entries copied forward first. Only the oldest segment is ever removed, the log is
+//! synced before and the directory after each removal, so a truncation or purge record is
+//! never lost while an entry it removed is still on disk.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
@@ -31,9 +32,8 @@ use tessera_model::{Error, Result};
 
 /// Size at which the active segment is closed and a new one started.
 pub const SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
-/// Segments kept before the oldest one's live entries are copied forward so it can go: far
-/// more than a busy group's log spans between purges (10,000 entries, of up to ~20 KB under
-/// load), so copying is for quiet groups' few entries.
+/// Segments kept before an oldest one that is mostly dead has its live entries copied
+/// forward so it can go (a quiet group's few entries; busy groups purge far sooner).
 const SEGMENTS_MAX: usize = 16;
 /// Bytes of a record before its payload.
 const HEADER: usize = 4 + 4 + 1 + 8 + 8;
@@ -59,8 +59,22 @@ struct Loc {
 
 struct Segment {
     file: Arc<File>,
-    /// Entries in this segment that are still in the index.
+    /// Entries in this segment that are still in the index, and their payload bytes.
     live: usize,
+    live_bytes: u64,
+    /// Bytes written to the segment.
+    len: u64,
+}
+
+impl Segment {
+    fn new(file: File, len: u64) -> Segment {
+        Segment {
+            file: Arc::new(file),
+            live: 0,
+            live_bytes: 0,
+            len,
+        }
+    }
 }
 
 struct Inner {
@@ -68,7 +82,6 @@ struct Inner {
     segment_bytes: u64,
     segments: BTreeMap<u64, Segment>,
     active: u64,
-    active_len: u64,
     groups: HashMap<u64, BTreeMap<u64, Loc>>,
     /// Set when a write failed part way: a partial record may sit mid-segment, so nothing
     /// more is written until the log is opened again (which cuts it off).
@@ -160,12 +173,14 @@ impl Inner {
         }
         if let Some(s) = self.segments.get_mut(&loc.segment) {
             s.live += 1;
+            s.live_bytes += u64::from(loc.len);
         }
     }
 
     fn forget(&mut self, loc: Loc) {
         if let Some(s) = self.segments.get_mut(&loc.segment) {
             s.live = s.live.saturating_sub(1);
+            s.live_bytes = s.live_bytes.saturating_sub(u64::from(loc.len));
         }
     }
 
@@ -203,6 +218,20 @@ impl Inner {
         self.segment_file(self.active)
     }
 
+    fn active_len(&self) -> u64 {
+        self.segments.get(&self.active).map_or(0, |s| s.len)
+    }
+
+    /// Syncs the active segment; a failure breaks the log (the kernel may have dropped the
+    /// unwritten pages, so a later sync's success would prove nothing).
+    fn sync_active(&mut self, what: &str) -> Result<()> {
+        let result = self.active_file()?.sync_data();
+        result.map_err(|e| {
+            self.broken = true;
+            io_error(what, e)
+        })
+    }
+
     fn segment_file(&self, id: u64) -> Result<&Arc<File>> {
         self.segments
             .get(&id)
@@ -215,47 +244,43 @@ impl Inner {
         if self.broken {
             return Err(Error::internal("raft log: an earlier write failed; restart the node"));
         }
-        let at = self.active_len;
+        let at = self.active_len();
         let result = self.active_file()?.as_ref().write_all(bytes);
         if let Err(e) = result {
             self.broken = true;
             return Err(io_error("write", e));
         }
-        self.active_len += bytes.len() as u64;
+        if let Some(s) = self.segments.get_mut(&self.active) {
+            s.len += bytes.len() as u64;
+        }
         Ok(at)
     }
 
     /// Closes the active segment once it is full: synced before the next one exists, so
     /// only the last segment can end in a torn record.
     fn rotate_if_full(&mut self) -> Result<()> {
-        if self.active_len < self.segment_bytes {
+        if self.active_len() < self.segment_bytes {
             return Ok(());
         }
-        self.active_file()?
-            .sync_data()
-            .map_err(|e| io_error("sync a full segment", e))?;
+        self.sync_active("sync a full segment")?;
         let id = self.active + 1;
         let file = open_segment(&segment_path(&self.dir, id), true)?;
         sync_dir(&self.dir)?;
-        self.segments.insert(
-            id,
-            Segment {
-                file: Arc::new(file),
-                live: 0,
-            },
-        );
+        self.segments.insert(id, Segment::new(file, 0));
         self.active = id;
-        self.active_len = 0;
         Ok(())
     }
 
-    /// Removes the oldest segments while none of their entries is live; copies forward the
-    /// live entries of a segment older than [`SEGMENTS_MAX`] newer ones first.
+    /// Removes the oldest segments while none of their entries is live. Once more than
+    /// [`SEGMENTS_MAX`] segments are kept, the oldest one's live entries are copied forward
+    /// first if they are a small part of it (a quiet group's few entries); a segment mostly
+    /// live (busy groups between purges) is kept, so copying never chases its own tail.
     fn collect_garbage(&mut self) -> Result<()> {
         // The records that made a segment's entries dead must be durable before it goes:
         // otherwise a crash could bring back later entries a lost truncation had removed,
         // behind a gap where the removed segment's were.
         let mut synced = false;
+        let mut copied = false;
         loop {
             let Some((&oldest, segment)) = self.segments.first_key_value() else {
                 return Ok(());
@@ -264,19 +289,22 @@ impl Inner {
                 return Ok(());
             }
             if segment.live > 0 {
-                if self.segments.len() <= SEGMENTS_MAX {
+                let worth_copying = segment.live_bytes.saturating_mul(4) <= segment.len;
+                if copied || self.segments.len() <= SEGMENTS_MAX || !worth_copying {
                     return Ok(());
                 }
                 self.copy_forward(oldest)?;
+                copied = true;
             }
             if !synced {
-                self.active_file()?
-                    .sync_data()
-                    .map_err(|e| io_error("sync before removing a segment", e))?;
+                self.sync_active("sync before removing a segment")?;
                 synced = true;
             }
             self.segments.remove(&oldest);
             std::fs::remove_file(segment_path(&self.dir, oldest)).map_err(|e| io_error("remove a segment", e))?;
+            // Removals reach the disk in order: a later segment's removal must not outlive an
+            // earlier one's undoing.
+            sync_dir(&self.dir)?;
         }
     }
 
@@ -309,9 +337,7 @@ impl Inner {
             self.remember(group, index, copy);
             self.rotate_if_full()?;
         }
-        self.active_file()?
-            .sync_data()
-            .map_err(|e| io_error("sync copied entries", e))
+        self.sync_active("sync copied entries")
     }
 }
 
@@ -329,7 +355,12 @@ impl Wal {
     }
 
     pub(crate) fn open_with(dir: &Path, segment_bytes: u64) -> Result<Wal> {
-        std::fs::create_dir_all(dir).map_err(|e| io_error("create the log directory", e))?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| io_error("create the log directory", e))?;
+            if let Some(parent) = dir.parent() {
+                sync_dir(parent)?;
+            }
+        }
         let mut ids = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io_error("list the log directory", e))? {
             let entry = entry.map_err(|e| io_error("list the log directory", e))?;
@@ -343,7 +374,6 @@ impl Wal {
             segment_bytes,
             segments: BTreeMap::new(),
             active: 0,
-            active_len: 0,
             groups: HashMap::new(),
             broken: false,
         };
@@ -352,13 +382,7 @@ impl Wal {
             let path = segment_path(dir, id);
             let bytes = std::fs::read(&path).map_err(|e| io_error(&format!("read {}", path.display()), e))?;
             let file = open_segment(&path, false)?;
-            inner.segments.insert(
-                id,
-                Segment {
-                    file: Arc::new(file),
-                    live: 0,
-                },
-            );
+            inner.segments.insert(id, Segment::new(file, bytes.len() as u64));
             let mut at = 0;
             while at < bytes.len() {
                 let Some(r) = decode_record(&bytes, at) else { break };
@@ -389,21 +413,17 @@ impl Wal {
                 let f = inner.segment_file(id)?;
                 f.set_len(at as u64).map_err(|e| io_error("cut off a torn record", e))?;
                 f.sync_data().map_err(|e| io_error("cut off a torn record", e))?;
+                if let Some(s) = inner.segments.get_mut(&id) {
+                    s.len = at as u64;
+                }
             }
             inner.active = id;
-            inner.active_len = at as u64;
         }
         if inner.segments.is_empty() {
             let id = 1;
             let file = open_segment(&segment_path(dir, id), true)?;
             sync_dir(dir)?;
-            inner.segments.insert(
-                id,
-                Segment {
-                    file: Arc::new(file),
-                    live: 0,
-                },
-            );
+            inner.segments.insert(id, Segment::new(file, 0));
             inner.active = id;
         }
         inner.rotate_if_full()?;
@@ -451,7 +471,14 @@ impl Wal {
         // Earlier segments were synced when they were closed; the active one is synced
         // outside the lock so appends go on meanwhile.
         let file = self.lock()?.active_file()?.clone();
-        file.sync_data().map_err(|e| io_error("sync", e))
+        file.sync_data().map_err(|e| {
+            // The kernel may have dropped the pages it could not write: a later sync's
+            // success would prove nothing, so the log takes no more writes.
+            if let Ok(mut inner) = self.inner.lock() {
+                inner.broken = true;
+            }
+            io_error("sync", e)
+        })
     }
 
     /// Entries with `lo <= index < hi`, in order.
@@ -488,16 +515,13 @@ impl Wal {
     pub fn last_entry(&self, group: u64) -> Result<Option<(u64, Vec<u8>)>> {
         let last = {
             let inner = self.lock()?;
-            inner
-                .groups
-                .get(&group)
-                .and_then(|e| e.last_key_value())
-                .map(|(&i, _)| i)
+            match inner.groups.get(&group).and_then(|e| e.last_key_value()) {
+                Some((&index, &loc)) => Some((index, loc, inner.segment_file(loc.segment)?.clone())),
+                None => None,
+            }
         };
-        match last {
-            Some(index) => Ok(self.entries(group, index, index + 1)?.pop()),
-            None => Ok(None),
-        }
+        last.map(|(index, loc, file)| Ok((index, read_at(&file, loc)?)))
+            .transpose()
     }
 
     /// True when no group has an entry.
@@ -664,5 +688,29 @@ mod tests {
         let wal = Wal::open_with(dir.path(), 400).unwrap();
         assert_eq!(indexes(&wal, 9), vec![1, 2]);
         assert_eq!(indexes(&wal, 1), (196..=200).collect::<Vec<_>>());
+    }
+
+    /// A log that is mostly live (a busy group between purges) keeps its segments rather
+    /// than copying them forward over and over, and stays whole across a reopen.
+    #[test]
+    fn live_segments_are_kept_not_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open_with(dir.path(), 200).unwrap();
+        for i in 1..=300 {
+            wal.append(1, [(i, entry(1, i))]).unwrap();
+            // Purge records of another group make the log collect garbage again and again.
+            wal.purge_upto(2, i).unwrap();
+        }
+        let segments = wal.segment_ids();
+        assert!(segments.len() > SEGMENTS_MAX, "{segments:?}");
+        assert_eq!(segments.first(), Some(&1));
+        assert_eq!(indexes(&wal, 1), (1..=300).collect::<Vec<_>>());
+        drop(wal);
+        let wal = Wal::open_with(dir.path(), 200).unwrap();
+        assert_eq!(indexes(&wal, 1), (1..=300).collect::<Vec<_>>());
+        // Once purged, the segments go.
+        wal.purge_upto(1, 299).unwrap();
+        assert!(wal.segment_ids().len() <= 2, "{:?}", wal.segment_ids());
+        assert_eq!(indexes(&wal, 1), vec![300]);
     }
 }
