@@ -155,19 +155,44 @@ impl<C: RaftTypeConfig> LogStore<C> {
     {
         let purged: Option<LogId<u64>> = self.state("purged")?;
         let last = match self.store.last_entry(self.group).map_err(read_err)? {
-            Some((_, bytes)) => {
-                let entry: Entry<C> = tessera_model::wire::decode(&bytes).map_err(read_err)?;
-                Some(entry.log_id)
-            }
+            Some((_, bytes)) => Some(decode_log_id::<C>(&bytes)?),
             None => None,
         };
         Ok((purged, last.max(purged)))
+    }
+
+    /// The id of the log's entry at `index`, if it has one.
+    fn log_id_at(&self, index: u64) -> StorageResult<MaybeLogId>
+    where
+        C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+        Entry<C>: Clone,
+    {
+        if let Some(mut cached) = self.with_cache(|c| c.get(index, index.saturating_add(1))).flatten() {
+            return Ok(cached.pop().map(|e| e.log_id));
+        }
+        match self
+            .store
+            .entries(self.group, index, index.saturating_add(1))
+            .map_err(read_err)?
+            .pop()
+        {
+            Some((_, bytes)) => Ok(Some(decode_log_id::<C>(&bytes)?)),
+            None => Ok(None),
+        }
     }
 
     fn put_state<T: serde::Serialize>(&self, tag: &str, value: &T) -> StorageResult<()> {
         let bytes = tessera_model::wire::encode(value).map_err(write_err)?;
         self.store.put_state(self.group, tag, &bytes).map_err(write_err)
     }
+}
+
+fn decode_log_id<C>(bytes: &[u8]) -> StorageResult<LogId<u64>>
+where
+    C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+{
+    let entry: Entry<C> = tessera_model::wire::decode(bytes).map_err(read_err)?;
+    Ok(entry.log_id)
 }
 
 impl<C> RaftLogReader<C> for LogStore<C>
@@ -239,16 +264,19 @@ where
     }
 
     async fn read_committed(&mut self) -> StorageResult<Option<LogId<u64>>> {
-        let committed = self.state::<Option<LogId<u64>>>("committed")?.flatten();
-        // `committed` reaches sled without waiting for the log's sync, so after a crash it
-        // can lie past the log's durable end; openraft would re-apply up to it and fail.
-        // The entries the log kept are a prefix of the ones committed then.
-        let (_, last) = self.log_ids()?;
-        Ok(match (committed, last) {
-            (Some(c), Some(l)) if c.index > l.index => Some(l),
-            (Some(_), None) => None,
-            (c, _) => c,
-        })
+        let Some(committed) = self.state::<Option<LogId<u64>>>("committed")?.flatten() else {
+            return Ok(None);
+        };
+        // `committed` reaches sled without waiting for the log's sync, so after a crash the
+        // log may end before it, or hold there an entry of an older term that a lost
+        // truncation did not remove: openraft would re-apply up to it and fail, or apply the
+        // wrong entries. It counts only if the log holds that very entry (or purged it);
+        // otherwise openraft starts from what the state machine applied and learns the
+        // commit index from the leader again.
+        let (purged, _) = self.log_ids()?;
+        let covered = purged.is_some_and(|p| committed.index <= p.index);
+        let held = self.log_id_at(committed.index)? == Some(committed);
+        Ok((covered || held).then_some(committed))
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<C>) -> StorageResult<()>
@@ -285,9 +313,18 @@ where
     }
 
     async fn purge(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
-        // A truncation just before (installing a snapshot over a conflicting log) must be
-        // durable before the purge point is: entries it removed past that point must not
-        // come back.
+        // A log holding another entry at the purge point (a restart found the state machine
+        // ahead of a log whose conflicting suffix a crash kept) holds another history after
+        // it too: it goes, or it would follow the purge point as if it were this one's.
+        if self.log_id_at(log_id.index)?.is_some_and(|held| held != log_id) {
+            self.with_cache(|c| c.truncate(log_id.index));
+            self.store
+                .truncate_from(self.group, log_id.index.saturating_add(1))
+                .map_err(write_err)?;
+        }
+        // A truncation just before (this one, or installing a snapshot over a conflicting
+        // log) must be durable before the purge point is: entries it removed past that
+        // point must not come back.
         self.store.sync_log().await.map_err(write_err)?;
         // Record the purge point durably before the entries go, and make sure the state
         // machine data the snapshot stands for is durable too.
@@ -334,36 +371,60 @@ mod tests {
         assert!(c.bytes <= ENTRY_CACHE_BYTES_MAX);
     }
 
-    /// `committed` reaches sled without waiting for the log's sync, so after a crash it can
-    /// lie past the log's durable end: it is read back capped at the log's last entry, and
-    /// the last log id never falls below the purge point (a lost purge record).
+    /// `committed` reaches sled without waiting for the log's sync, so after a crash the log
+    /// may end before it or hold an older term's entry there: it counts only if the log
+    /// holds that very entry or purged it. The last log id never falls below the purge
+    /// point (a lost purge record), and a purge over a conflicting entry drops what follows.
     #[tokio::test]
-    async fn committed_is_capped_at_the_durable_log() {
+    async fn committed_counts_only_where_the_log_holds_it() {
         use openraft::{CommittedLeaderId, EntryPayload};
         let dir = tempfile::tempdir().unwrap();
         let store = NodeStore::open(dir.path(), 1 << 24).await.unwrap();
         let mut log: LogStore = LogStore::new(1, store.clone());
-        let id = |i| LogId::new(CommittedLeaderId::new(2, 1), i);
+        let id = |term, i| LogId::new(CommittedLeaderId::new(term, 1), i);
         for i in 1..=5 {
             let entry: Entry<TypeConfig> = Entry {
-                log_id: id(i),
+                log_id: id(2, i),
                 payload: EntryPayload::Blank,
             };
             store
                 .append(1, [(i, tessera_model::wire::encode(&entry).unwrap())])
                 .unwrap();
         }
-        log.save_committed(Some(id(9))).await.unwrap();
-        assert_eq!(log.read_committed().await.unwrap(), Some(id(5)));
-        log.save_committed(Some(id(3))).await.unwrap();
-        assert_eq!(log.read_committed().await.unwrap(), Some(id(3)));
-        log.put_state("purged", &id(7)).unwrap();
+        log.save_committed(Some(id(2, 3))).await.unwrap();
+        assert_eq!(log.read_committed().await.unwrap(), Some(id(2, 3)));
+        // Past the log's end.
+        log.save_committed(Some(id(2, 9))).await.unwrap();
+        assert_eq!(log.read_committed().await.unwrap(), None);
+        // A later term's entry where the log holds term 2's.
+        log.save_committed(Some(id(3, 4))).await.unwrap();
+        assert_eq!(log.read_committed().await.unwrap(), None);
+        // A state machine ahead of the log (term 3 up to 4) purges it there: the term-2
+        // entry 5 goes with the rest.
+        log.purge(id(3, 4)).await.unwrap();
         let state = log.get_log_state().await.unwrap();
         assert_eq!(
             (state.last_purged_log_id, state.last_log_id),
-            (Some(id(7)), Some(id(7)))
+            (Some(id(3, 4)), Some(id(3, 4)))
         );
-        log.save_committed(Some(id(9))).await.unwrap();
-        assert_eq!(log.read_committed().await.unwrap(), Some(id(7)));
+        assert!(store.entries(1, 0, 100).unwrap().is_empty());
+        // Committed at or before the purge point counts.
+        assert_eq!(log.read_committed().await.unwrap(), Some(id(3, 4)));
+        // A purge record lost in a crash: entries up to the purge point do not count.
+        store
+            .append(
+                1,
+                [(
+                    2,
+                    tessera_model::wire::encode(&Entry::<TypeConfig> {
+                        log_id: id(2, 2),
+                        payload: EntryPayload::Blank,
+                    })
+                    .unwrap(),
+                )],
+            )
+            .unwrap();
+        let state = log.get_log_state().await.unwrap();
+        assert_eq!(state.last_log_id, Some(id(3, 4)));
     }
 }

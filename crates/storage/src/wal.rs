@@ -16,8 +16,8 @@
 //! a torn record at the end of the last segment (a crash mid-write) is cut off.
 //!
 //! Segments go oldest first, once no entry in them is live; beyond [`SEGMENTS_MAX`]
-//! segments, an oldest one that is mostly dead (a quiet group that never purges) has its
-//! live entries copied forward first. Only the oldest segment is ever removed, the log is
+//! segments of a log mostly dead, the oldest one's live entries (a group that went quiet)
+//! are copied forward first. Only the oldest segment is ever removed, the log is
 //! synced before and the directory after each removal, so a truncation or purge record is
 //! never lost while an entry it removed is still on disk.
 
@@ -32,8 +32,7 @@ use tessera_model::{Error, Result};
 
 /// Size at which the active segment is closed and a new one started.
 pub const SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
-/// Segments kept before an oldest one that is mostly dead has its live entries copied
-/// forward so it can go (a quiet group's few entries; busy groups purge far sooner).
+/// Segments kept before the oldest one's live entries may be copied forward so it can go.
 const SEGMENTS_MAX: usize = 16;
 /// Bytes of a record before its payload.
 const HEADER: usize = 4 + 4 + 1 + 8 + 8;
@@ -59,7 +58,7 @@ struct Loc {
 
 struct Segment {
     file: Arc<File>,
-    /// Entries in this segment that are still in the index, and their payload bytes.
+    /// Entries in this segment that are still in the index, and their bytes (records).
     live: usize,
     live_bytes: u64,
     /// Bytes written to the segment.
@@ -173,14 +172,14 @@ impl Inner {
         }
         if let Some(s) = self.segments.get_mut(&loc.segment) {
             s.live += 1;
-            s.live_bytes += u64::from(loc.len);
+            s.live_bytes += HEADER as u64 + u64::from(loc.len);
         }
     }
 
     fn forget(&mut self, loc: Loc) {
         if let Some(s) = self.segments.get_mut(&loc.segment) {
             s.live = s.live.saturating_sub(1);
-            s.live_bytes = s.live_bytes.saturating_sub(u64::from(loc.len));
+            s.live_bytes = s.live_bytes.saturating_sub(HEADER as u64 + u64::from(loc.len));
         }
     }
 
@@ -272,9 +271,10 @@ impl Inner {
     }
 
     /// Removes the oldest segments while none of their entries is live. Once more than
-    /// [`SEGMENTS_MAX`] segments are kept, the oldest one's live entries are copied forward
-    /// first if they are a small part of it (a quiet group's few entries); a segment mostly
-    /// live (busy groups between purges) is kept, so copying never chases its own tail.
+    /// [`SEGMENTS_MAX`] segments are kept and at most half of the log is live, the oldest
+    /// segment's live entries (a group that went quiet) are copied forward first, one segment
+    /// per call: each copy shrinks the log, so copying never chases its own tail, and a log
+    /// mostly live (busy groups between purges) is left alone.
     fn collect_garbage(&mut self) -> Result<()> {
         // The records that made a segment's entries dead must be durable before it goes:
         // otherwise a crash could bring back later entries a lost truncation had removed,
@@ -289,19 +289,29 @@ impl Inner {
                 return Ok(());
             }
             if segment.live > 0 {
-                let worth_copying = segment.live_bytes.saturating_mul(4) <= segment.len;
+                // Judged on the whole log: a mostly live oldest segment (a group that went
+                // quiet after a burst) must not pin every dead segment behind it.
+                let live: u64 = self.segments.values().map(|s| s.live_bytes).sum();
+                let len: u64 = self.segments.values().map(|s| s.len).sum();
+                let worth_copying = live.saturating_mul(2) <= len;
                 if copied || self.segments.len() <= SEGMENTS_MAX || !worth_copying {
                     return Ok(());
                 }
                 self.copy_forward(oldest)?;
                 copied = true;
+                synced = true;
             }
             if !synced {
                 self.sync_active("sync before removing a segment")?;
                 synced = true;
             }
+            if let Err(e) = std::fs::remove_file(segment_path(&self.dir, oldest)) {
+                // Left on disk, its dead entries would come back on reopen once a newer
+                // segment (with the records that removed them) is gone.
+                self.broken = true;
+                return Err(io_error("remove a segment", e));
+            }
             self.segments.remove(&oldest);
-            std::fs::remove_file(segment_path(&self.dir, oldest)).map_err(|e| io_error("remove a segment", e))?;
             // Removals reach the disk in order: a later segment's removal must not outlive an
             // earlier one's undoing.
             sync_dir(&self.dir)?;
@@ -470,7 +480,16 @@ impl Wal {
     pub fn sync(&self) -> Result<()> {
         // Earlier segments were synced when they were closed; the active one is synced
         // outside the lock so appends go on meanwhile.
-        let file = self.lock()?.active_file()?.clone();
+        let file = {
+            let inner = self.lock()?;
+            if inner.broken {
+                // A sync that failed may have lost pages a later one would not report.
+                return Err(Error::internal(
+                    "raft log: an earlier write or sync failed; restart the node",
+                ));
+            }
+            inner.active_file()?.clone()
+        };
         file.sync_data().map_err(|e| {
             // The kernel may have dropped the pages it could not write: a later sync's
             // success would prove nothing, so the log takes no more writes.
@@ -568,8 +587,10 @@ impl Wal {
 mod tests {
     use super::*;
 
+    /// Group 9's entries are large: a quiet group's entries that fill their segment.
     fn entry(group: u64, index: u64) -> Vec<u8> {
-        format!("g{group}-i{index}").into_bytes().repeat(3)
+        let times = if group == 9 { 40 } else { 3 };
+        format!("g{group}-i{index}").into_bytes().repeat(times)
     }
 
     fn indexes(wal: &Wal, group: u64) -> Vec<u64> {
@@ -663,14 +684,16 @@ mod tests {
         assert!(err.message.contains("damaged"), "{}", err.message);
     }
 
-    /// Segments whose entries are all purged go; a quiet group's old entries are copied
-    /// forward so its segment can go too; and all of it survives a reopen.
+    /// Segments whose entries are all purged go; a quiet group's old entries, though they
+    /// fill their segment, are copied forward so it can go too; and all of it survives a
+    /// reopen.
     #[test]
     fn old_segments_are_collected() {
         let dir = tempfile::tempdir().unwrap();
         let wal = Wal::open_with(dir.path(), 400).unwrap();
-        // A quiet group with two entries in the first segment.
+        // A quiet group whose two entries fill the first segment.
         wal.append(9, [(1, entry(9, 1)), (2, entry(9, 2))]).unwrap();
+        assert_eq!(wal.segment_ids(), vec![1, 2]);
         for i in 1..=200 {
             wal.append(1, [(i, entry(1, i))]).unwrap();
             if i % 10 == 0 {
@@ -697,20 +720,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let wal = Wal::open_with(dir.path(), 200).unwrap();
         for i in 1..=300 {
-            wal.append(1, [(i, entry(1, i))]).unwrap();
+            // Two entries per write: purge records stay a small part of the log.
+            wal.append(1, [(2 * i - 1, entry(1, 2 * i - 1)), (2 * i, entry(1, 2 * i))])
+                .unwrap();
             // Purge records of another group make the log collect garbage again and again.
             wal.purge_upto(2, i).unwrap();
         }
         let segments = wal.segment_ids();
         assert!(segments.len() > SEGMENTS_MAX, "{segments:?}");
         assert_eq!(segments.first(), Some(&1));
-        assert_eq!(indexes(&wal, 1), (1..=300).collect::<Vec<_>>());
+        assert_eq!(indexes(&wal, 1), (1..=600).collect::<Vec<_>>());
         drop(wal);
         let wal = Wal::open_with(dir.path(), 200).unwrap();
-        assert_eq!(indexes(&wal, 1), (1..=300).collect::<Vec<_>>());
+        assert_eq!(indexes(&wal, 1), (1..=600).collect::<Vec<_>>());
         // Once purged, the segments go.
-        wal.purge_upto(1, 299).unwrap();
+        wal.purge_upto(1, 599).unwrap();
         assert!(wal.segment_ids().len() <= 2, "{:?}", wal.segment_ids());
-        assert_eq!(indexes(&wal, 1), vec![300]);
+        assert_eq!(indexes(&wal, 1), vec![600]);
     }
 }
