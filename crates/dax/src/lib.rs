@@ -26,7 +26,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use openraft::storage::RaftLogStorage;
+use openraft::storage::{RaftLogStorage, RaftStateMachine};
 use openraft::{Config, SnapshotPolicy};
 use serde_json::json;
 use tessera_api::client::Client;
@@ -137,12 +137,20 @@ pub async fn run(
     let cache = Arc::new(Cache::new(settings.cache));
     let (applied_tx, applied_rx) = watch::channel(0u64);
     let peers = Arc::new(Peers::default());
+    let mut sm = CacheStateMachine::open(cache.clone(), store.clone(), applied_tx)?;
+    let (applied, _) = sm
+        .applied_state()
+        .await
+        .map_err(|e| format!("DAX group storage: {e}"))?;
+    log.reconcile(applied)
+        .await
+        .map_err(|e| format!("DAX group storage: {e}"))?;
     let raft = DaxRaft::new(
         settings.node_id,
         Arc::new(config),
         NetworkFactory(peers.clone()),
         log,
-        CacheStateMachine::open(cache.clone(), store.clone(), applied_tx)?,
+        sm,
     )
     .await
     .map_err(|e| format!("raft: {e}"))?;

@@ -181,6 +181,27 @@ impl<C: RaftTypeConfig> LogStore<C> {
         }
     }
 
+    /// Call before Raft starts, with what the state machine has applied. A crash can leave
+    /// the state machine (which sled flushes on its own schedule) ahead of this log, the log
+    /// even holding a conflicting suffix a lost truncation kept. openraft purges the log up
+    /// to the applied entry when it starts, but reads the membership from the log before
+    /// that; so the purge happens here first whenever the log does not hold that very entry.
+    pub async fn reconcile(&mut self, applied: Option<LogId<u64>>) -> StorageResult<()>
+    where
+        C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
+        Entry<C>: Clone,
+    {
+        let Some(applied) = applied else {
+            return Ok(());
+        };
+        let (purged, _) = self.log_ids()?;
+        if purged.is_some_and(|p| p >= applied) || self.log_id_at(applied.index)? == Some(applied) {
+            return Ok(());
+        }
+        tracing::warn!(group = self.group, applied = %applied, "the state machine is ahead of the log: purging the log up to it");
+        RaftLogStorage::purge(self, applied).await
+    }
+
     fn put_state<T: serde::Serialize>(&self, tag: &str, value: &T) -> StorageResult<()> {
         let bytes = tessera_model::wire::encode(value).map_err(write_err)?;
         self.store.put_state(self.group, tag, &bytes).map_err(write_err)
@@ -373,8 +394,8 @@ mod tests {
 
     /// `committed` reaches sled without waiting for the log's sync, so after a crash the log
     /// may end before it or hold an older term's entry there: it counts only if the log
-    /// holds that very entry or purged it. The last log id never falls below the purge
-    /// point (a lost purge record), and a purge over a conflicting entry drops what follows.
+    /// holds that very entry or purged it. A purge over a conflicting entry drops what
+    /// follows; an ordinary purge keeps it.
     #[tokio::test]
     async fn committed_counts_only_where_the_log_holds_it() {
         use openraft::{CommittedLeaderId, EntryPayload};
@@ -410,21 +431,53 @@ mod tests {
         assert!(store.entries(1, 0, 100).unwrap().is_empty());
         // Committed at or before the purge point counts.
         assert_eq!(log.read_committed().await.unwrap(), Some(id(3, 4)));
-        // A purge record lost in a crash: entries up to the purge point do not count.
-        store
-            .append(
-                1,
-                [(
-                    2,
-                    tessera_model::wire::encode(&Entry::<TypeConfig> {
-                        log_id: id(2, 2),
-                        payload: EntryPayload::Blank,
-                    })
-                    .unwrap(),
-                )],
-            )
-            .unwrap();
+        // An ordinary purge (the entry there is the purged one) keeps what follows.
+        let mut flushed = Vec::new();
+        for i in 5..=7 {
+            let entry: Entry<TypeConfig> = Entry {
+                log_id: id(3, i),
+                payload: EntryPayload::Blank,
+            };
+            flushed.push((i, tessera_model::wire::encode(&entry).unwrap()));
+        }
+        store.append(1, flushed).unwrap();
+        log.purge(id(3, 5)).await.unwrap();
+        let left: Vec<u64> = store.entries(1, 0, 100).unwrap().into_iter().map(|(i, _)| i).collect();
+        assert_eq!(left, vec![6, 7]);
+    }
+
+    /// Before Raft starts, a state machine ahead of the log (or applied past a conflicting
+    /// entry) purges the log up to what it applied, stale suffix included; a log that holds
+    /// the applied entry is left alone.
+    #[tokio::test]
+    async fn reconcile_purges_a_log_behind_the_state_machine() {
+        use openraft::{CommittedLeaderId, EntryPayload};
+        let dir = tempfile::tempdir().unwrap();
+        let store = NodeStore::open(dir.path(), 1 << 24).await.unwrap();
+        let mut log: LogStore = LogStore::new(1, store.clone());
+        let id = |term, i| LogId::new(CommittedLeaderId::new(term, 1), i);
+        let entries = (1..=6).map(|i| {
+            let entry: Entry<TypeConfig> = Entry {
+                log_id: id(2, i),
+                payload: EntryPayload::Blank,
+            };
+            (i, tessera_model::wire::encode(&entry).unwrap())
+        });
+        store.append(1, entries).unwrap();
+        log.reconcile(None).await.unwrap();
+        log.reconcile(Some(id(2, 4))).await.unwrap();
+        assert_eq!(store.entries(1, 0, 100).unwrap().len(), 6);
+        assert_eq!(log.get_log_state().await.unwrap().last_purged_log_id, None);
+        // Term 3 applied up to 5, where the log still holds term 2's entries 4..6.
+        log.reconcile(Some(id(3, 5))).await.unwrap();
         let state = log.get_log_state().await.unwrap();
-        assert_eq!(state.last_log_id, Some(id(3, 4)));
+        assert_eq!(
+            (state.last_purged_log_id, state.last_log_id),
+            (Some(id(3, 5)), Some(id(3, 5)))
+        );
+        assert!(store.entries(1, 0, 100).unwrap().is_empty());
+        // Applied past the log's end.
+        log.reconcile(Some(id(3, 9))).await.unwrap();
+        assert_eq!(log.get_log_state().await.unwrap().last_log_id, Some(id(3, 9)));
     }
 }

@@ -173,15 +173,23 @@ impl Registry {
         Ok(registry)
     }
 
-    async fn new_raft<SM>(&self, group: u64, sm: SM) -> Result<Raft<TypeConfig>, Error>
+    async fn new_raft<SM>(&self, group: u64, mut sm: SM) -> Result<Raft<TypeConfig>, Error>
     where
         SM: openraft::storage::RaftStateMachine<TypeConfig>,
     {
+        let mut log = LogStore::new(group, self.store.clone());
+        let (applied, _) = sm
+            .applied_state()
+            .await
+            .map_err(|e| Error::internal(format!("raft group {group}: {e}")))?;
+        log.reconcile(applied)
+            .await
+            .map_err(|e| Error::internal(format!("raft group {group}: {e}")))?;
         Raft::new(
             self.node_id,
             self.config.clone(),
             NetworkFactory::new(group, self.pool.clone()),
-            LogStore::new(group, self.store.clone()),
+            log,
             sm,
         )
         .await

@@ -83,12 +83,19 @@ struct Inner {
     active: u64,
     groups: HashMap<u64, BTreeMap<u64, Loc>>,
     /// Set when a write failed part way: a partial record may sit mid-segment, so nothing
-    /// more is written until the log is opened again (which cuts it off).
+    /// more is written until the log is opened again (which cuts it off). Also set by a
+    /// failed sync or removal.
     broken: bool,
+    /// The log's sync turn ([`Wal::syncing`]); taken after `inner`, never before.
+    syncing: Arc<Mutex<bool>>,
 }
 
 pub struct Wal {
     inner: Mutex<Inner>,
+    /// Held around every sync, and true once one failed: Linux reports a failed write-back
+    /// to one of the syncs running at the time, so syncs take turns, and a failure is
+    /// recorded before the next one's turn.
+    syncing: Arc<Mutex<bool>>,
 }
 
 fn segment_path(dir: &Path, id: u64) -> PathBuf {
@@ -224,11 +231,18 @@ impl Inner {
     /// Syncs the active segment; a failure breaks the log (the kernel may have dropped the
     /// unwritten pages, so a later sync's success would prove nothing).
     fn sync_active(&mut self, what: &str) -> Result<()> {
-        let result = self.active_file()?.sync_data();
-        result.map_err(|e| {
+        let turn = self.syncing.clone();
+        let mut failed = turn.lock().map_err(|_| Error::internal("raft log: lock poisoned"))?;
+        let result = if *failed {
+            Err(Error::internal("raft log: an earlier sync failed; restart the node"))
+        } else {
+            self.active_file()?.sync_data().map_err(|e| io_error(what, e))
+        };
+        if result.is_err() {
+            *failed = true;
             self.broken = true;
-            io_error(what, e)
-        })
+        }
+        result
     }
 
     fn segment_file(&self, id: u64) -> Result<&Arc<File>> {
@@ -314,7 +328,10 @@ impl Inner {
             self.segments.remove(&oldest);
             // Removals reach the disk in order: a later segment's removal must not outlive an
             // earlier one's undoing.
-            sync_dir(&self.dir)?;
+            if let Err(e) = sync_dir(&self.dir) {
+                self.broken = true;
+                return Err(e);
+            }
         }
     }
 
@@ -386,6 +403,7 @@ impl Wal {
             active: 0,
             groups: HashMap::new(),
             broken: false,
+            syncing: Arc::new(Mutex::new(false)),
         };
         for (n, &id) in ids.iter().enumerate() {
             let last = n + 1 == ids.len();
@@ -439,6 +457,7 @@ impl Wal {
         inner.rotate_if_full()?;
         inner.collect_garbage()?;
         Ok(Wal {
+            syncing: inner.syncing.clone(),
             inner: Mutex::new(inner),
         })
     }
@@ -479,25 +498,36 @@ impl Wal {
     /// Makes everything written so far durable.
     pub fn sync(&self) -> Result<()> {
         // Earlier segments were synced when they were closed; the active one is synced
-        // outside the lock so appends go on meanwhile.
+        // outside the log's lock so appends go on meanwhile.
         let file = {
             let inner = self.lock()?;
             if inner.broken {
-                // A sync that failed may have lost pages a later one would not report.
                 return Err(Error::internal(
                     "raft log: an earlier write or sync failed; restart the node",
                 ));
             }
             inner.active_file()?.clone()
         };
-        file.sync_data().map_err(|e| {
-            // The kernel may have dropped the pages it could not write: a later sync's
-            // success would prove nothing, so the log takes no more writes.
-            if let Ok(mut inner) = self.inner.lock() {
-                inner.broken = true;
+        let result = {
+            let mut failed = self
+                .syncing
+                .lock()
+                .map_err(|_| Error::internal("raft log: lock poisoned"))?;
+            if *failed {
+                // A sync that took its turn before may have been told of our pages' loss.
+                Err(Error::internal("raft log: an earlier sync failed; restart the node"))
+            } else {
+                let result = file.sync_data().map_err(|e| io_error("sync", e));
+                // The kernel may have dropped the pages it could not write: a later sync's
+                // success would prove nothing, so the log takes no more writes.
+                *failed = result.is_err();
+                result
             }
-            io_error("sync", e)
-        })
+        };
+        if result.is_err() {
+            self.lock()?.broken = true;
+        }
+        result
     }
 
     /// Entries with `lo <= index < hi`, in order.
