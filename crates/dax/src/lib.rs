@@ -43,7 +43,7 @@ use crate::raft::{
     CacheStateMachine, DaxLog, DaxNode, DaxRaft, NetworkFactory, Peers, SnapshotMessage, Updates, DAX_GROUP,
 };
 
-/// sled page cache bound of a DAX node's store (its Raft log and vote: small).
+/// sled page cache bound of a DAX node's store (its Raft vote and snapshot point: small).
 const DAX_STORE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 pub struct DaxSettings {

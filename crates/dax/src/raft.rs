@@ -2,8 +2,8 @@
 //! the primary, its term is the leader session id clients see, and its log carries the cache
 //! updates of writes, so every node applies the same updates in the same order.
 //!
-//! The log and vote are durable (the storage nodes' log store, in the DAX node's own sled
-//! database), so Raft's rules hold across restarts, even of every node at once; the cache
+//! The log and vote are durable (the storage nodes' log store: the log in the DAX node's own
+//! write-ahead log, the vote in its own sled database), so Raft's rules hold across restarts, even of every node at once; the cache
 //! itself is memory, like DAX's. Snapshots carry no data: a snapshot at index N stands for "the
 //! item cache as of N, emptied", which is always a correct cache. A restarted node starts from
 //! its last snapshot point and replays its log after it into the cache.
@@ -89,8 +89,8 @@ fn any(e: impl fmt::Display) -> AnyError {
 }
 
 // ---------------------------------------------------------------------------------------
-// Log and vote: the storage nodes' log store (sled, group commit), as group 0 of the DAX
-// node's own small database.
+// Log and vote: the storage nodes' log store (write-ahead log and sled, group commit), as
+// group 0 of the DAX node's own small store.
 
 pub type DaxLog = tessera_replication::log_store::LogStore<DaxConfig>;
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, InitializeError, RaftError};
-use openraft::{Config, Raft, ServerState, SnapshotPolicy};
+use openraft::storage::RaftLogStorage;
+use openraft::{Config, Raft, RaftSnapshotBuilder, ServerState, SnapshotPolicy};
 use serde::Serialize;
 use tessera_model::Error;
 use tessera_storage::{NodeStore, Shard};
@@ -185,6 +186,19 @@ impl Registry {
         log.reconcile(applied)
             .await
             .map_err(|e| Error::internal(format!("raft group {group}: {e}")))?;
+        // openraft expects a snapshot covering everything purged; a purge up to a state
+        // machine that got ahead of its last snapshot (above, or openraft's own at start,
+        // maybe with a crash in between) needs a new one.
+        let storage = |e: openraft::StorageError<u64>| Error::internal(format!("raft group {group}: {e}"));
+        let purged = log.get_log_state().await.map_err(storage)?.last_purged_log_id;
+        let snapshot = sm.get_current_snapshot().await.map_err(storage)?;
+        if purged > snapshot.and_then(|s| s.meta.last_log_id) {
+            sm.get_snapshot_builder()
+                .await
+                .build_snapshot()
+                .await
+                .map_err(storage)?;
+        }
         Raft::new(
             self.node_id,
             self.config.clone(),
@@ -398,6 +412,74 @@ impl Registry {
         }
         if let Err(e) = self.store.flush_blocking() {
             tracing::error!(error = %e.message, "final flush failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
+
+    use super::*;
+    use crate::state_machine::Applied;
+
+    /// A crash can leave a data group's state machine ahead of its log and of its last
+    /// snapshot: opening the group purges the log up to what was applied and takes a new
+    /// snapshot there, so the group starts with a snapshot covering everything purged
+    /// (openraft builds one at start only when there is none).
+    #[tokio::test]
+    async fn a_state_machine_ahead_of_the_log_starts_from_a_new_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NodeStore::open(dir.path(), 1 << 24).await.unwrap();
+        let group = 7;
+        let id = |i| LogId::new(CommittedLeaderId::new(1, 1), i);
+        let entries = (1..=3).map(|i| {
+            let entry: Entry<TypeConfig> = Entry {
+                log_id: id(i),
+                payload: EntryPayload::Blank,
+            };
+            (i, tessera_model::wire::encode(&entry).unwrap())
+        });
+        store.append(group, entries).unwrap();
+        let applied = Applied {
+            last_applied: Some(id(5)),
+            ..Applied::default()
+        };
+        store
+            .shard(group)
+            .unwrap()
+            .set_marker(&tessera_model::wire::encode(&applied).unwrap())
+            .unwrap();
+        // The last snapshot is older than what was applied.
+        let old = openraft::SnapshotMeta::<u64, crate::types::NodeInfo> {
+            last_log_id: Some(id(2)),
+            last_membership: openraft::StoredMembership::default(),
+            snapshot_id: "old".into(),
+        };
+        let data = store.shard(group).unwrap().export().unwrap();
+        store
+            .put_snapshot(group, &serde_json::to_vec(&old).unwrap(), &data)
+            .unwrap();
+        let registry = Registry::start(1, store.clone(), &RaftSettings::default(), false)
+            .await
+            .unwrap();
+        let replica = registry.ensure_data_group(group).await.unwrap();
+        // Metrics reach the watch channel once the group's core has started.
+        let metrics = replica
+            .raft
+            .wait(Some(std::time::Duration::from_secs(10)))
+            .metrics(|m| m.last_applied.is_some(), "the group to report its state")
+            .await
+            .unwrap();
+        assert_eq!(metrics.last_applied, Some(id(5)));
+        assert_eq!(metrics.purged, Some(id(5)));
+        assert_eq!(metrics.snapshot, Some(id(5)));
+        assert!(store.entries(group, 0, 100).unwrap().is_empty());
+        let (meta, _) = store.get_snapshot(group).unwrap().unwrap();
+        let meta: openraft::SnapshotMeta<u64, crate::types::NodeInfo> = serde_json::from_slice(&meta).unwrap();
+        assert_eq!(meta.last_log_id, Some(id(5)));
+        for replica in registry.groups.read().await.values() {
+            replica.raft.shutdown().await.unwrap();
         }
     }
 }
