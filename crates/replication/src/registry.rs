@@ -187,12 +187,12 @@ impl Registry {
             .await
             .map_err(|e| Error::internal(format!("raft group {group}: {e}")))?;
         // openraft expects a snapshot covering everything purged; a purge up to a state
-        // machine that got ahead of its last snapshot (above, or openraft's own at start,
-        // maybe with a crash in between) needs a new one.
+        // machine that got ahead of its last snapshot (above, maybe on an earlier start that
+        // a crash cut short) needs a new one.
         let storage = |e: openraft::StorageError<u64>| Error::internal(format!("raft group {group}: {e}"));
         let purged = log.get_log_state().await.map_err(storage)?.last_purged_log_id;
-        let snapshot = sm.get_current_snapshot().await.map_err(storage)?;
-        if purged > snapshot.and_then(|s| s.meta.last_log_id) {
+        let snapshot = crate::state_machine::stored_snapshot_log_id(&self.store, group).map_err(storage)?;
+        if purged > snapshot {
             sm.get_snapshot_builder()
                 .await
                 .build_snapshot()

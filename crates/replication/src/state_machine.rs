@@ -78,6 +78,15 @@ fn read_applied(shard: &Shard) -> StorageResult<Applied> {
     }
 }
 
+/// The last log id the group's stored snapshot covers (its meta only: the data may be large).
+pub fn stored_snapshot_log_id(store: &NodeStore, group: u64) -> StorageResult<Option<LogId<u64>>> {
+    let Some(meta) = store.get_snapshot_meta(group).map_err(sm_read)? else {
+        return Ok(None);
+    };
+    let meta: SnapshotMeta<u64, NodeInfo> = serde_json::from_slice(&meta).map_err(sm_read)?;
+    Ok(meta.last_log_id)
+}
+
 fn load_snapshot(store: &NodeStore, group: u64) -> StorageResult<Option<Snapshot<TypeConfig>>> {
     let Some((meta, data)) = store.get_snapshot(group).map_err(sm_read)? else {
         return Ok(None);

@@ -203,6 +203,15 @@ impl NodeStore {
         Ok(Some((meta.to_vec(), data.to_vec())))
     }
 
+    /// The meta of the group's latest snapshot, without copying its data.
+    pub fn get_snapshot_meta(&self, group: u64) -> Result<Option<Vec<u8>>> {
+        let Some(value) = self.snapshots.get(group.to_be_bytes()).map_err(sled_error)? else {
+            return Ok(None);
+        };
+        let mut data = &value[..];
+        Ok(Some(take_framed(&mut data, "a stored snapshot")?.to_vec()))
+    }
+
     /// The data of a data group's state machine.
     pub fn shard(&self, group: u64) -> Result<Shard> {
         Shard::open(&self.db, &shard_tree_name(group))
@@ -259,6 +268,8 @@ mod tests {
         store.drop_group(1).unwrap();
         assert_eq!(store.get_snapshot(1).unwrap(), None);
         assert_eq!(store.get_snapshot(2).unwrap(), Some((Vec::new(), b"two".to_vec())));
+        assert_eq!(store.get_snapshot_meta(2).unwrap(), Some(Vec::new()));
+        assert_eq!(store.get_snapshot_meta(1).unwrap(), None);
         assert!(store.entries(1, 0, 100).unwrap().is_empty());
         assert!(store.get_state(1, "vote").unwrap().is_none());
         assert_eq!(store.entries(2, 0, 100).unwrap().len(), 3);
