@@ -194,7 +194,7 @@ impl<C: RaftTypeConfig> LogStore<C> {
         let Some(applied) = applied else {
             return Ok(());
         };
-        let (purged, _) = self.log_ids()?;
+        let purged: MaybeLogId = self.state("purged")?;
         if purged.is_some_and(|p| p >= applied) || self.log_id_at(applied.index)? == Some(applied) {
             return Ok(());
         }
@@ -294,7 +294,7 @@ where
         // wrong entries. It counts only if the log holds that very entry (or purged it);
         // otherwise openraft starts from what the state machine applied and learns the
         // commit index from the leader again.
-        let (purged, _) = self.log_ids()?;
+        let purged: MaybeLogId = self.state("purged")?;
         let covered = purged.is_some_and(|p| committed.index <= p.index);
         let held = self.log_id_at(committed.index)? == Some(committed);
         Ok((covered || held).then_some(committed))
@@ -356,8 +356,35 @@ where
     }
 }
 
+/// Log entries for tests: blank entries as the log store keeps them.
+#[cfg(test)]
+pub(crate) mod test_entries {
+    use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
+
+    use crate::types::TypeConfig;
+
+    /// The id of entry `index` of `term` (leader node 1).
+    pub(crate) fn id(term: u64, index: u64) -> LogId<u64> {
+        LogId::new(CommittedLeaderId::new(term, 1), index)
+    }
+
+    /// Blank entries of `term` at `indexes`, encoded for `NodeStore::append`.
+    pub(crate) fn blank(term: u64, indexes: std::ops::RangeInclusive<u64>) -> Vec<(u64, Vec<u8>)> {
+        indexes
+            .map(|i| {
+                let entry: Entry<TypeConfig> = Entry {
+                    log_id: id(term, i),
+                    payload: EntryPayload::Blank,
+                };
+                (i, tessera_model::wire::encode(&entry).unwrap())
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_entries::{blank, id};
     use super::*;
 
     /// The cache serves only ranges it holds whole, forgets truncated and purged entries,
@@ -398,20 +425,10 @@ mod tests {
     /// follows; an ordinary purge keeps it.
     #[tokio::test]
     async fn committed_counts_only_where_the_log_holds_it() {
-        use openraft::{CommittedLeaderId, EntryPayload};
         let dir = tempfile::tempdir().unwrap();
         let store = NodeStore::open(dir.path(), 1 << 24).await.unwrap();
         let mut log: LogStore = LogStore::new(1, store.clone());
-        let id = |term, i| LogId::new(CommittedLeaderId::new(term, 1), i);
-        for i in 1..=5 {
-            let entry: Entry<TypeConfig> = Entry {
-                log_id: id(2, i),
-                payload: EntryPayload::Blank,
-            };
-            store
-                .append(1, [(i, tessera_model::wire::encode(&entry).unwrap())])
-                .unwrap();
-        }
+        store.append(1, blank(2, 1..=5)).unwrap();
         log.save_committed(Some(id(2, 3))).await.unwrap();
         assert_eq!(log.read_committed().await.unwrap(), Some(id(2, 3)));
         // Past the log's end.
@@ -432,15 +449,7 @@ mod tests {
         // Committed at or before the purge point counts.
         assert_eq!(log.read_committed().await.unwrap(), Some(id(3, 4)));
         // An ordinary purge (the entry there is the purged one) keeps what follows.
-        let mut flushed = Vec::new();
-        for i in 5..=7 {
-            let entry: Entry<TypeConfig> = Entry {
-                log_id: id(3, i),
-                payload: EntryPayload::Blank,
-            };
-            flushed.push((i, tessera_model::wire::encode(&entry).unwrap()));
-        }
-        store.append(1, flushed).unwrap();
+        store.append(1, blank(3, 5..=7)).unwrap();
         log.purge(id(3, 5)).await.unwrap();
         let left: Vec<u64> = store.entries(1, 0, 100).unwrap().into_iter().map(|(i, _)| i).collect();
         assert_eq!(left, vec![6, 7]);
@@ -451,19 +460,10 @@ mod tests {
     /// the applied entry is left alone.
     #[tokio::test]
     async fn reconcile_purges_a_log_behind_the_state_machine() {
-        use openraft::{CommittedLeaderId, EntryPayload};
         let dir = tempfile::tempdir().unwrap();
         let store = NodeStore::open(dir.path(), 1 << 24).await.unwrap();
         let mut log: LogStore = LogStore::new(1, store.clone());
-        let id = |term, i| LogId::new(CommittedLeaderId::new(term, 1), i);
-        let entries = (1..=6).map(|i| {
-            let entry: Entry<TypeConfig> = Entry {
-                log_id: id(2, i),
-                payload: EntryPayload::Blank,
-            };
-            (i, tessera_model::wire::encode(&entry).unwrap())
-        });
-        store.append(1, entries).unwrap();
+        store.append(1, blank(2, 1..=6)).unwrap();
         log.reconcile(None).await.unwrap();
         log.reconcile(Some(id(2, 4))).await.unwrap();
         assert_eq!(store.entries(1, 0, 100).unwrap().len(), 6);

@@ -418,9 +418,8 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
-    use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
-
     use super::*;
+    use crate::log_store::test_entries::{blank, id};
     use crate::state_machine::Applied;
 
     /// A crash can leave a data group's state machine ahead of its log and of its last
@@ -432,15 +431,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = NodeStore::open(dir.path(), 1 << 24).await.unwrap();
         let group = 7;
-        let id = |i| LogId::new(CommittedLeaderId::new(1, 1), i);
-        let entries = (1..=3).map(|i| {
-            let entry: Entry<TypeConfig> = Entry {
-                log_id: id(i),
-                payload: EntryPayload::Blank,
-            };
-            (i, tessera_model::wire::encode(&entry).unwrap())
-        });
-        store.append(group, entries).unwrap();
+        let id = |i| id(1, i);
+        store.append(group, blank(1, 1..=3)).unwrap();
         let applied = Applied {
             last_applied: Some(id(5)),
             ..Applied::default()
