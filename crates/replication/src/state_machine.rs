@@ -171,7 +171,8 @@ impl RaftStateMachine<TypeConfig> for DataStateMachine {
         let mut applied = self.applied()?;
         let mut results = Vec::new();
         // The entries of one call reach sled in one commit with the last one's marker (a crash
-        // leaves all applied or none); long calls (a follower catching up) commit in steps.
+        // leaves all applied or none, once the entries past the marker on disk are applied
+        // again); long calls (a follower catching up) commit in steps.
         let mut session = self.shard.session();
         let mut session_start: Option<u64> = None;
         for entry in entries {

@@ -38,7 +38,7 @@ pub enum Command {
         command: Arc<ShardCommand>,
     },
     /// Several `ShardOnce` mutations proposed together (the leader batches concurrent
-    /// proposals of a group into one entry), applied in order and atomically.
+    /// proposals of a group into one entry), applied in order in one commit.
     ///
     /// Payloads are shared (`Arc`): openraft clones an entry for every follower it is sent
     /// to and again to apply it.

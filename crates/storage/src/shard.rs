@@ -59,8 +59,29 @@ pub enum ShardCommand {
     },
 }
 
-/// Where the applied-log marker lives: inside table id 0's key space, which no table uses.
+impl ShardCommand {
+    /// Whether the state it leaves depends on nothing but the command itself: no condition,
+    /// no old image returned, absolute values (an unconditional put or delete, a batch of
+    /// them). Applying it again after a crash cut its writes short ends in the same state
+    /// and result, on every replica.
+    pub fn is_blind(&self) -> bool {
+        let blind = |o: &WriteOptions| o.condition.is_none() && o.return_values == ReturnValues::None;
+        match self {
+            ShardCommand::Put { op, .. } => blind(&op.options),
+            ShardCommand::Delete { op, .. } => blind(&op.options),
+            ShardCommand::BatchWrite { .. } => true,
+            ShardCommand::Update { .. } | ShardCommand::DropTable { .. } => false,
+        }
+    }
+}
+
+/// Where shards written before [`MARK_KEY`] keep the applied-log marker (moved into the mark
+/// when the shard opens): inside table id 0's key space, which no table uses.
 const APPLIED_KEY: &[u8] = b"\0\0\0\0\0\0\0\0applied";
+/// The applied-log marker and the request-id floor (see [`Mark`]), in one key so both
+/// change atomically.
+const MARK_KEY: &[u8] = b"\0\0\0\0\0\0\0\0mark";
+const MARK_VERSION: u8 = 1;
 /// The changes of a multi-key write while it is being written (see `Writes::write`).
 const INTENT_KEY: &[u8] = b"\0\0\0\0\0\0\0\0intent";
 /// Ids and results of the requests of recent log entries (`apply_once`), one record per entry:
@@ -87,6 +108,83 @@ const DEDUP_EXPIRE_PER_APPLY: usize = 16;
 pub struct RequestId {
     pub id: u128,
     pub at_millis: u64,
+}
+
+/// What [`MARK_KEY`] holds: `1 ‖ floor (u64 BE) ‖ through (u64 BE) ‖ (0 | 1 ‖ marker)`.
+/// (A binary older than it would not find its marker, nor read a snapshot's: no way back.)
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Mark {
+    /// Request-id records of entries below this are forgotten, whether or not their removal
+    /// reached the tree yet (it goes after the mark: see [`replay_order`]).
+    floor: u64,
+    /// The last entry index applied with request ids: a record past it belongs to a commit
+    /// a crash cut short before its mark (its entries are applied again; see [`Shard::open`]).
+    through: u64,
+    /// The replication layer's record of the applied log position.
+    marker: Option<Vec<u8>>,
+}
+
+impl Mark {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(18 + self.marker.as_ref().map_or(0, Vec::len));
+        out.push(MARK_VERSION);
+        out.extend_from_slice(&self.floor.to_be_bytes());
+        out.extend_from_slice(&self.through.to_be_bytes());
+        match &self.marker {
+            Some(m) => {
+                out.push(1);
+                out.extend_from_slice(m);
+            }
+            None => out.push(0),
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Mark> {
+        let bad = || Error::internal("damaged applied marker");
+        let (&version, rest) = bytes.split_first().ok_or_else(bad)?;
+        if version != MARK_VERSION || rest.len() < 17 {
+            return Err(bad());
+        }
+        let word = |at: usize| rest[at..at + 8].try_into().map(u64::from_be_bytes).map_err(|_| bad());
+        let (floor, through) = (word(0)?, word(8)?);
+        let marker = match rest[16] {
+            0 if rest.len() == 17 => None,
+            1 => Some(rest[17..].to_vec()),
+            _ => return Err(bad()),
+        };
+        Ok(Mark { floor, through, marker })
+    }
+
+    /// The mark of `tree` (none yet: the default).
+    fn load(tree: &sled::Tree) -> Result<Mark> {
+        match tree.get(MARK_KEY).map_err(sled_error)? {
+            Some(bytes) => Mark::decode(&bytes),
+            None => Ok(Mark::default()),
+        }
+    }
+
+    /// Moves a marker written before [`MARK_KEY`] into a mark (commits were all atomic then:
+    /// every record it holds is kept). Idempotent across a crash part way.
+    fn upgrade_legacy(tree: &sled::Tree) -> Result<()> {
+        let Some(marker) = tree.get(APPLIED_KEY).map_err(sled_error)? else {
+            return Ok(());
+        };
+        if !tree.contains_key(MARK_KEY).map_err(sled_error)? {
+            let through = match tree.scan_prefix(DEDUP_PREFIX).keys().next_back() {
+                Some(key) => dedup_record_index(&key.map_err(sled_error)?)?,
+                None => 0,
+            };
+            let mark = Mark {
+                floor: 0,
+                through,
+                marker: Some(marker.to_vec()),
+            };
+            tree.insert(MARK_KEY, mark.encode()).map_err(sled_error)?;
+        }
+        tree.remove(APPLIED_KEY).map_err(sled_error)?;
+        Ok(())
+    }
 }
 
 fn dedup_record_key(index: u64) -> Vec<u8> {
@@ -137,14 +235,26 @@ struct DedupIndex {
     by_id: HashMap<u128, u64>,
     /// Ids in all records (the bound [`DEDUP_IDS_MAX`] is on this).
     ids: usize,
+    /// Records below this entry index are forgotten ([`Mark::floor`]).
+    floor: u64,
+    /// [`Mark::through`].
+    through: u64,
 }
 
 impl DedupIndex {
     fn load(tree: &sled::Tree) -> Result<DedupIndex> {
-        let mut index = DedupIndex::default();
+        let mark = Mark::load(tree)?;
+        let mut index = DedupIndex {
+            floor: mark.floor,
+            through: mark.through,
+            ..DedupIndex::default()
+        };
         for record in tree.scan_prefix(DEDUP_PREFIX) {
             let (key, value) = record.map_err(sled_error)?;
             let at = dedup_record_index(&key)?;
+            if at < index.floor {
+                continue;
+            }
             let requests = decode_dedup_record(&value)?;
             index.ids += requests.len();
             index.by_id.extend(requests.into_iter().map(|(id, _)| (id, at)));
@@ -164,6 +274,10 @@ struct DedupChanges {
     /// Where the next expiry scan starts: just after the last record forgotten (records go
     /// oldest first, so the ones before are all staged for removal already).
     scan_from: Option<Vec<u8>>,
+    /// The new floor: just past the last record forgotten.
+    floor: Option<u64>,
+    /// The last entry index applied with request ids.
+    through: Option<u64>,
 }
 
 pub const MSG_UPDATE_TOO_LARGE: &str = "Item size to update has exceeded the maximum allowed size";
@@ -308,7 +422,8 @@ impl PageReader<'_> {
 
 /// The writes of one apply, staged in memory: a command reads through them (so a later
 /// command of the same log entry sees an earlier one's writes), a failed command's writes
-/// are dropped, and the rest reach sled together, atomically across a crash.
+/// are dropped, and the rest reach sled together: atomically across a crash, or so that
+/// re-applying the log past the marker that reached disk completes them (see `write`).
 struct Writes<'a> {
     tree: &'a sled::Tree,
     /// Writes of the commands already settled (None = removed).
@@ -392,7 +507,12 @@ impl<'a> Writes<'a> {
     /// absolute values, so writing twice is harmless) before anything reads the shard.
     /// Readers may see some of the changes before the others, as with DynamoDB's own
     /// non-transactional writes.
-    fn write(mut self) -> Result<()> {
+    ///
+    /// `replayable`: the caller re-applies these commands from its log after a crash that
+    /// cuts the writes short, and doing so rebuilds the same state. The intent (a second copy
+    /// of every item, about a fifth of what a replica writes to sled) is then left out and
+    /// the changes go in [`replay_order`].
+    fn write(mut self, replayable: bool) -> Result<()> {
         self.keep();
         // A single change is atomic by itself.
         if self.done.len() == 1 {
@@ -404,6 +524,12 @@ impl<'a> Writes<'a> {
         if self.done.is_empty() {
             return Ok(());
         }
+        if replayable {
+            for (key, value) in self.replay_ordered() {
+                write_change(self.tree, key, value)?;
+            }
+            return Ok(());
+        }
         self.tree
             .insert(INTENT_KEY, encode_intent(&self.done))
             .map_err(sled_error)?;
@@ -412,6 +538,37 @@ impl<'a> Writes<'a> {
         }
         self.tree.remove(INTENT_KEY).map_err(sled_error)?;
         Ok(())
+    }
+
+    /// The settled changes in [`replay_order`] (key order within each step).
+    fn replay_ordered(&self) -> Vec<(&[u8], Option<&[u8]>)> {
+        let mut changes: Vec<(&[u8], Option<&[u8]>)> =
+            self.done.iter().map(|(k, v)| (k.as_slice(), v.as_deref())).collect();
+        changes.sort_by_key(|(k, v)| replay_order(k, *v));
+        changes
+    }
+}
+
+/// Where a change goes in a commit written without an intent, so that any prefix of it
+/// plus a re-application of its log entries from the last marker that reached disk ends
+/// in the state the whole commit leaves:
+/// 0. the items: re-applying blind commands writes the same values again;
+/// 1. request-id records: one present means the items before it are too, and its requests
+///    are then skipped on re-application with the results they had;
+/// 2. the mark (applied marker and request-id floor): once it is there nothing is
+///    re-applied, and records below its floor are forgotten;
+/// 3. removals of forgotten request-id records: before the mark,
+///    a lost mark would let a retried request that one of them answered be applied again,
+///    over later writes; after it, a record a crash keeps is below the floor.
+fn replay_order(key: &[u8], value: Option<&[u8]>) -> u8 {
+    if !key.starts_with(&[0; 8]) {
+        0
+    } else if key == MARK_KEY {
+        2
+    } else if key.starts_with(DEDUP_PREFIX) && value.is_none() {
+        3
+    } else {
+        1
     }
 }
 
@@ -462,14 +619,17 @@ fn decode_intent(mut bytes: &[u8]) -> Result<Vec<Change<'_>>> {
 }
 
 /// Commands applied in order over staged writes (a later one sees an earlier one's writes),
-/// reaching sled together with the applied marker at [`ApplySession::commit`]: a crash
-/// leaves all of them applied or none. One session per apply call of the replication layer
-/// amortises the cost of a commit over every entry of the call.
+/// reaching sled together with the applied marker at [`ApplySession::commit`]: after a crash
+/// all of them are applied or none, once the log has re-applied what the marker on disk does
+/// not cover. One session per apply call of the replication layer amortises the cost of a
+/// commit over every entry of the call.
 pub struct ApplySession<'a> {
     shard: &'a Shard,
     writes: Writes<'a>,
     commands: usize,
     dedup: DedupChanges,
+    /// Every command applied so far is blind (see [`ShardCommand::is_blind`]).
+    blind: bool,
 }
 
 impl ApplySession<'_> {
@@ -482,6 +642,7 @@ impl ApplySession<'_> {
     /// inner one the command's own outcome (a DynamoDB error such as a failed condition).
     pub fn apply(&mut self, command: &ShardCommand) -> Result<Result<WriteOutput>> {
         self.commands += 1;
+        self.blind &= command.is_blind();
         let result = self.shard.mutate(command, &mut self.writes);
         self.writes.settle(result)
     }
@@ -497,6 +658,7 @@ impl ApplySession<'_> {
         index: u64,
     ) -> Result<Vec<Result<WriteOutput>>> {
         let record_key = dedup_record_key(index);
+        self.dedup.through = Some(self.dedup.through.map_or(index, |t| t.max(index)));
         // Requests of this entry: those of an earlier call with the same index first.
         let mut recorded: Vec<(u128, Vec<u8>)> = match self.writes.get(&record_key)? {
             Some(bytes) => decode_dedup_record(&bytes)?
@@ -517,6 +679,7 @@ impl ApplySession<'_> {
                 results.push(kept_result(&stored)?);
                 continue;
             }
+            self.blind &= command.is_blind();
             let result = self.shard.mutate(command, &mut self.writes);
             let result = self.writes.settle(result)?;
             let mut stored = tessera_model::wire::encode(&Some(&result)).map_err(Error::internal)?;
@@ -558,7 +721,10 @@ impl ApplySession<'_> {
     /// the shard remembers over [`DEDUP_IDS_MAX`] ids; a bounded number per entry.
     fn expire_ids(&mut self, index: u64) -> Result<()> {
         let horizon = index.saturating_sub(DEDUP_WINDOW_ENTRIES);
-        let remembered = self.shard.dedup_index()?.ids;
+        let (remembered, floor) = {
+            let index = self.shard.dedup_index()?;
+            (index.ids, self.dedup.floor.unwrap_or(index.floor))
+        };
         let mut ids = (remembered + self.dedup.added.len()).saturating_sub(self.dedup.expired_ids);
         let mut forgotten = 0;
         let from = self.dedup.scan_from.clone().unwrap_or_else(|| DEDUP_PREFIX.to_vec());
@@ -569,6 +735,12 @@ impl ApplySession<'_> {
             }
             let key = key.map_err(sled_error)?;
             let at = dedup_record_index(&key)?;
+            if at < floor {
+                // Forgotten already; a crash kept it after its mark (not counted anywhere).
+                self.writes.remove(&key);
+                self.dedup.scan_from = Some([&key[..], &[0]].concat());
+                continue;
+            }
             if at >= index || (at >= horizon && ids <= DEDUP_IDS_MAX) {
                 break;
             }
@@ -580,23 +752,29 @@ impl ApplySession<'_> {
             self.dedup.expired.push((at, requests));
             self.writes.remove(&key);
             self.dedup.scan_from = Some([&key[..], &[0]].concat());
+            self.dedup.floor = Some(at + 1);
             forgotten += 1;
         }
         self.writes.keep();
         Ok(())
     }
 
-    /// Writes everything applied, with `marker`, in one atomic step.
+    /// Writes everything applied, with `marker`, as one step across a crash.
+    ///
+    /// With a marker, the caller re-applies its log entries past the marker on disk after a
+    /// crash. When every command was blind that alone rebuilds whatever the crash cut short,
+    /// so no intent is written (see `Writes::write`).
     pub fn commit(mut self, marker: Option<&[u8]>) -> Result<()> {
         self.shard.check_writable()?;
-        if let Some(marker) = marker {
-            self.writes.insert(APPLIED_KEY, marker);
-        }
-        if let Err(e) = self.writes.write() {
+        let staged = self.stage_mark(marker)?;
+        if let Err(e) = self.writes.write(marker.is_some() && self.blind) {
             self.shard.broken.store(true, Ordering::SeqCst);
             return Err(e);
         }
         let mut index = self.shard.dedup_index()?;
+        if let Some((floor, through)) = staged {
+            (index.floor, index.through) = (floor, through);
+        }
         // Added first: a record this session rewrote and then forgot takes its new ids along.
         index.ids += self.dedup.added.len();
         index.by_id.extend(self.dedup.added);
@@ -610,6 +788,41 @@ impl ApplySession<'_> {
         }
         Ok(())
     }
+
+    /// Stages the new mark: `marker` (None: the one there) with the floor and the last
+    /// entry index of this session's request ids. Nothing when none of them changes.
+    /// Returns the staged floor and `through`.
+    fn stage_mark(&mut self, marker: Option<&[u8]>) -> Result<Option<(u64, u64)>> {
+        if marker.is_none() && self.dedup.floor.is_none() && self.dedup.through.is_none() {
+            return Ok(None);
+        }
+        let (floor, through) = {
+            let index = self.shard.dedup_index()?;
+            let through = self.dedup.through.map_or(index.through, |t| t.max(index.through));
+            (self.dedup.floor.unwrap_or(index.floor), through)
+        };
+        let marker = match marker {
+            Some(m) => Some(m.to_vec()),
+            None => Mark::load(&self.shard.tree)?.marker,
+        };
+        let mark = Mark { floor, through, marker };
+        self.writes.insert(MARK_KEY, &mark.encode());
+        Ok(Some((mark.floor, mark.through)))
+    }
+
+    /// A commit that a crash cut short: only the first `cut` writes of a replayable commit
+    /// reach the tree. Returns how many writes the whole commit has.
+    #[cfg(test)]
+    pub(crate) fn commit_cut(mut self, marker: &[u8], cut: usize) -> Result<usize> {
+        assert!(self.blind, "only blind commits are written without an intent");
+        self.stage_mark(Some(marker))?;
+        self.writes.keep();
+        let changes = self.writes.replay_ordered();
+        for (key, value) in changes.iter().take(cut) {
+            write_change(self.writes.tree, key, *value)?;
+        }
+        Ok(changes.len())
+    }
 }
 
 impl Shard {
@@ -622,10 +835,25 @@ impl Shard {
             }
             tree.remove(INTENT_KEY).map_err(sled_error)?;
         }
-        let dedup = Mutex::new(DedupIndex::load(&tree)?);
+        // What a crash kept of a commit written without an intent (see `Writes::write`):
+        // - records below the floor: forgotten already (their removals come after the mark);
+        // - records past `through`: written before a mark that did not make it. Their
+        //   entries are applied again from the log, and must find the request ids as they
+        //   were before them (one kept here would skip its requests, or count towards the
+        //   ids a later entry forgets, and this replica would part from the others).
+        Mark::upgrade_legacy(&tree)?;
+        let mark = Mark::load(&tree)?;
+        let cut_short = |at: u64| at < mark.floor || at > mark.through;
+        for key in tree.scan_prefix(DEDUP_PREFIX).keys() {
+            let key = key.map_err(sled_error)?;
+            if cut_short(dedup_record_index(&key)?) {
+                tree.remove(key).map_err(sled_error)?;
+            }
+        }
+        let dedup = DedupIndex::load(&tree)?;
         Ok(Shard {
             tree,
-            dedup,
+            dedup: Mutex::new(dedup),
             broken: AtomicBool::new(false),
         })
     }
@@ -655,9 +883,9 @@ impl Shard {
 
     /// Applies one mutation. Deterministic: the result depends only on the command and the
     /// shard's contents. `marker` (the replication layer's record of the applied log position)
-    /// is written atomically with the command's changes, also when the command
-    /// fails (a failed condition is still an applied entry), so a crash can never leave a
-    /// command applied but unrecorded, or recorded but unapplied.
+    /// is committed with the command's changes, also when the command fails (a failed
+    /// condition is still an applied entry), so a crash can never leave a command recorded
+    /// but unapplied, nor applied in part without being applied again in full.
     pub fn apply(&self, command: &ShardCommand, marker: Option<&[u8]>) -> Result<WriteOutput> {
         let mut session = self.session();
         let result = session.apply(command)?;
@@ -698,14 +926,15 @@ impl Shard {
         Ok(results)
     }
 
-    /// Starts applying commands (of one or several log entries) that reach sled together,
-    /// atomically, at [`ApplySession::commit`].
+    /// Starts applying commands (of one or several log entries) that reach sled together at
+    /// [`ApplySession::commit`].
     pub fn session(&self) -> ApplySession<'_> {
         ApplySession {
             shard: self,
             writes: Writes::new(&self.tree),
             commands: 0,
             dedup: DedupChanges::default(),
+            blind: true,
         }
     }
 
@@ -728,13 +957,21 @@ impl Shard {
     /// Records the applied log position without a command (membership and blank entries).
     pub fn set_marker(&self, marker: &[u8]) -> Result<()> {
         self.check_writable()?;
-        self.tree.insert(APPLIED_KEY, marker).map_err(sled_error)?;
+        let mark = {
+            let index = self.dedup_index()?;
+            Mark {
+                floor: index.floor,
+                through: index.through,
+                marker: Some(marker.to_vec()),
+            }
+        };
+        self.tree.insert(MARK_KEY, mark.encode()).map_err(sled_error)?;
         Ok(())
     }
 
     /// The marker last written with [`Shard::apply`] or [`Shard::set_marker`].
     pub fn marker(&self) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree.get(APPLIED_KEY).map_err(sled_error)?.map(|v| v.to_vec()))
+        Ok(Mark::load(&self.tree)?.marker)
     }
 
     /// The whole shard (items and marker) as one byte string: a full snapshot. The caller
@@ -766,6 +1003,8 @@ impl Shard {
             batch.insert(k, v);
         }
         self.tree.apply_batch(batch).map_err(sled_error)?;
+        // A snapshot of a shard written before the mark.
+        Mark::upgrade_legacy(&self.tree)?;
         *self.dedup_index()? = DedupIndex::load(&self.tree)?;
         // The batch replaced everything, a failed commit's intent included.
         self.broken.store(false, Ordering::SeqCst);
@@ -1028,7 +1267,14 @@ mod intent_tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let shard = Shard::open(&db, "s").unwrap();
         let record = encode_dedup_record(&[(7, b"null".to_vec())]);
-        let staged = BTreeMap::from([(dedup_record_key(3), Some(record))]);
+        let mark = Mark {
+            through: 3,
+            ..Mark::default()
+        };
+        let staged = BTreeMap::from([
+            (dedup_record_key(3), Some(record)),
+            (MARK_KEY.to_vec(), Some(mark.encode())),
+        ]);
         shard.tree.insert(INTENT_KEY, encode_intent(&staged)).unwrap();
         drop(shard);
         let shard = Shard::open(&db, "s").unwrap();
@@ -1057,9 +1303,72 @@ mod intent_tests {
         let mut writes = Writes::new(&shard.tree);
         writes.insert(b"a", b"1");
         writes.insert(b"b", b"2");
-        writes.write().unwrap();
+        writes.write(false).unwrap();
         assert_eq!(shard.tree.get(b"b").unwrap().as_deref(), Some(&b"2"[..]));
         assert_eq!(shard.tree.get(INTENT_KEY).unwrap(), None);
+    }
+
+    /// A shard written before the mark key: opening it moves its marker into a mark and
+    /// keeps every request-id record it has (its commits were atomic).
+    #[test]
+    fn a_legacy_marker_moves_into_the_mark_when_the_shard_opens() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("s").unwrap();
+        tree.insert(APPLIED_KEY, &b"old"[..]).unwrap();
+        for at in [4, 9] {
+            let record = encode_dedup_record(&[(at as u128, b"null".to_vec())]);
+            tree.insert(dedup_record_key(at), record).unwrap();
+        }
+        let shard = Shard::open(&db, "s").unwrap();
+        assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"old"[..]));
+        assert_eq!(shard.tree.get(APPLIED_KEY).unwrap(), None);
+        assert_eq!(shard.remembered_ids(), 2);
+        drop(shard);
+        // Also when a crash came between the mark and the legacy key's removal.
+        tree.insert(APPLIED_KEY, &b"older"[..]).unwrap();
+        let shard = Shard::open(&db, "s").unwrap();
+        assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"old"[..]));
+        assert_eq!(shard.tree.get(APPLIED_KEY).unwrap(), None);
+        assert_eq!(shard.remembered_ids(), 2);
+        shard.apply_batch_once(&[], Some(b"new"), 10).unwrap();
+        shard.set_marker(b"newer").unwrap();
+        drop(shard);
+        let shard = Shard::open(&db, "s").unwrap();
+        assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"newer"[..]));
+        assert_eq!(shard.remembered_ids(), 2);
+    }
+
+    /// Marks round-trip; a damaged one is an error, not a panic.
+    #[test]
+    fn marks_round_trip_and_damage_is_an_error() {
+        for mark in [
+            Mark::default(),
+            Mark {
+                floor: 77,
+                through: 78,
+                marker: Some(b"m".to_vec()),
+            },
+            Mark {
+                floor: u64::MAX,
+                through: u64::MAX,
+                marker: Some(Vec::new()),
+            },
+        ] {
+            let bytes = mark.encode();
+            assert_eq!(Mark::decode(&bytes).unwrap(), mark);
+            for cut in 0..bytes.len() {
+                // Only a marker's own bytes can be cut without the mark reading as damaged.
+                if cut < 18 {
+                    assert!(Mark::decode(&bytes[..cut]).is_err(), "{mark:?} cut at {cut}");
+                }
+            }
+        }
+        let mut bytes = Mark::default().encode();
+        bytes[0] = 2;
+        assert!(Mark::decode(&bytes).is_err());
+        bytes[0] = 1;
+        bytes.push(5);
+        assert!(Mark::decode(&bytes).is_err());
     }
 
     /// Intents round-trip, and a damaged one is an error, not a panic.

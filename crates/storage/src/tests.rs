@@ -535,3 +535,232 @@ fn forgetting_ids_does_not_depend_on_how_entries_are_committed() {
     assert!(one_by_one.remembered_ids() <= DEDUP_IDS_MAX);
     assert_eq!(one_by_one.export().unwrap(), grouped.export().unwrap());
 }
+
+/// One log entry of a crash test: commands with request ids (`apply_each_once`), or a lone
+/// command without one (`ApplySession::apply`).
+enum Step {
+    Once(u64, Vec<(RequestId, ShardCommand)>),
+    Plain(ShardCommand),
+}
+
+fn apply_steps(session: &mut ApplySession<'_>, steps: &[Step]) -> String {
+    let mut results = Vec::new();
+    for step in steps {
+        match step {
+            Step::Once(index, commands) => results.push(format!(
+                "{:?}",
+                session
+                    .apply_each_once(commands.iter().map(|(r, c)| (r, c)), *index)
+                    .unwrap()
+            )),
+            Step::Plain(command) => results.push(format!("{:?}", session.apply(command).unwrap())),
+        }
+    }
+    results.join("\n")
+}
+
+/// A crash can cut a commit short anywhere (sled keeps a prefix of its writes). A commit of
+/// blind writes has no intent: re-applying its entries from the marker on disk, as the log
+/// does after a restart, must end where the whole commit ends (items, kept results and the
+/// ids remembered or forgotten, which every replica must agree on), wherever the cut fell.
+/// Returns how many writes the commit has, and the shard the whole commit left.
+fn every_cut_is_rebuilt(earlier: &[(u64, Vec<(RequestId, ShardCommand)>)], steps: &[Step]) -> (usize, Shard) {
+    let marker = b"after the steps".to_vec();
+    let setup = |db: &sled::Db| {
+        let shard = Shard::open(db, "s").unwrap();
+        for (e, commands) in earlier {
+            shard.apply_batch_once(commands, Some(&e.to_be_bytes()), *e).unwrap();
+        }
+        shard
+    };
+    let whole_db = sled::Config::new().temporary(true).open().unwrap();
+    let whole = setup(&whole_db);
+    let mut session = whole.session();
+    let expected = apply_steps(&mut session, steps);
+    session.commit(Some(&marker)).unwrap();
+    let expected_state = whole.export().unwrap();
+
+    let mut cut = 0;
+    loop {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let shard = setup(&db);
+        let mut session = shard.session();
+        apply_steps(&mut session, steps);
+        let writes = session.commit_cut(&marker, cut).unwrap();
+        drop(shard);
+        // The restart: the shard opens on what reached the tree, and the log applies the
+        // entries again unless their marker got there.
+        let shard = Shard::open(&db, "s").unwrap();
+        if shard.marker().unwrap().as_deref() != Some(&marker[..]) {
+            let mut session = shard.session();
+            let again = apply_steps(&mut session, steps);
+            session.commit(Some(&marker)).unwrap();
+            assert_eq!(again, expected, "results, cut after {cut} of {writes} writes");
+        }
+        assert!(
+            shard.export().unwrap() == expected_state,
+            "state, cut after {cut} of {writes} writes"
+        );
+        assert_eq!(shard.remembered_ids(), whole.remembered_ids(), "cut after {cut}");
+        if cut == writes {
+            return (writes, whole);
+        }
+        cut += 1;
+    }
+}
+
+fn crash_put(n: u64, v: &str) -> ShardCommand {
+    let mut it = item(json!({"pk": {"S": "p"}, "sk": {"N": n.to_string()}}));
+    it.insert("v".into(), AttributeValue::S(v.into()));
+    ShardCommand::Put {
+        table: table(),
+        op: PutItem {
+            table: "t".into(),
+            item: it,
+            options: WriteOptions::default(),
+        },
+    }
+}
+
+/// Attribute `v` of item `n` of a crash test.
+fn crash_value(shard: &Shard, n: u64) -> Option<String> {
+    let op = GetItem {
+        table: "t".into(),
+        key: item(json!({"pk": {"S": "p"}, "sk": {"N": n.to_string()}})),
+        projection: None,
+        placeholders: Placeholders::default(),
+        consistent: false,
+    };
+    match shard.get(&table(), &op).unwrap()?.get("v") {
+        Some(AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn rid(id: u128) -> RequestId {
+    RequestId { id, at_millis: 0 }
+}
+
+/// A retried request whose record the same entry forgets (by the entry window), and a
+/// delete: cut anywhere, the retry is still skipped on re-application.
+#[test]
+fn a_blind_commit_cut_short_anywhere_is_rebuilt_by_applying_it_again() {
+    let delete = ShardCommand::Delete {
+        table: table(),
+        op: tessera_model::ops::DeleteItem {
+            table: "t".into(),
+            key: item(json!({"pk": {"S": "p"}, "sk": {"N": "0"}})),
+            options: WriteOptions::default(),
+        },
+    };
+    // Request 1 wrote item 1 at entry 10; request 2 overwrote it at entry 11.
+    let earlier = [
+        (10u64, vec![(rid(1), crash_put(1, "first"))]),
+        (
+            11u64,
+            vec![(rid(2), crash_put(1, "second")), (rid(3), crash_put(0, "old"))],
+        ),
+    ];
+    // So late that entry 10's record is forgotten as this entry applies; it retries request
+    // 1, which is skipped (still remembered when the entry's commands run).
+    let index = 10 + DEDUP_WINDOW_ENTRIES + 1;
+    let entry = vec![
+        (rid(1), crash_put(1, "first")),
+        (rid(4), crash_put(2, "new")),
+        (rid(5), delete),
+        (rid(6), crash_put(3, "new")),
+    ];
+    assert!(entry.iter().all(|(_, c)| c.is_blind()));
+    let (writes, whole) = every_cut_is_rebuilt(&earlier, &[Step::Once(index, entry)]);
+    assert_eq!(crash_value(&whole, 1).as_deref(), Some("second"));
+    assert_eq!(crash_value(&whole, 0), None);
+    // Three items (request 1 is skipped), the entry's record, the mark and the removal of
+    // entry 10's record: every cut was tried.
+    assert_eq!(writes, 6);
+}
+
+/// Several entries in one commit, the shard at its bound of remembered ids: the second
+/// entry retries a request of the oldest record and then forgets that record (by count).
+/// A crash that keeps the entries' records but not the mark must not let them count, or
+/// skip anything, when the entries are applied again.
+#[test]
+fn a_cut_commit_of_several_entries_at_the_id_bound_is_rebuilt() {
+    let per_entry = 100u64;
+    let mut earlier = vec![(1u64, vec![(rid(1), crash_put(1, "first"))])];
+    let mut next = 2u128;
+    // DEDUP_IDS_MAX - 1 ids remembered in all: the first entry of the commit reaches the
+    // bound, the second passes it.
+    let filler_ids = DEDUP_IDS_MAX as u64 - 3;
+    let fillers = filler_ids / per_entry;
+    for e in 0..=fillers {
+        let count = if e < fillers { per_entry } else { filler_ids % per_entry };
+        let commands: Vec<_> = (0..count)
+            .map(|_| {
+                next += 1;
+                (rid(next), crash_put(1000 + next as u64, "filler"))
+            })
+            .collect();
+        earlier.push((e + 2, commands));
+    }
+    earlier.push((fillers + 3, vec![(rid(2), crash_put(1, "second"))]));
+    let first = fillers + 4;
+    let steps = [
+        Step::Once(first, vec![(rid(100_000), crash_put(5, "a"))]),
+        Step::Plain(crash_put(6, "plain")),
+        Step::Once(
+            first + 1,
+            vec![(rid(1), crash_put(1, "first")), (rid(100_001), crash_put(7, "b"))],
+        ),
+    ];
+    let (_, whole) = every_cut_is_rebuilt(&earlier, &steps);
+    // The retry was skipped, and the bound then forgot the oldest record (request 1's).
+    assert_eq!(crash_value(&whole, 1).as_deref(), Some("second"));
+    assert_eq!(whole.remembered_ids(), DEDUP_IDS_MAX);
+}
+
+/// A lone command (no request id) before an entry with one, in one commit: a cut that keeps
+/// the second entry's record must not leave the first to be applied over it.
+#[test]
+fn a_cut_commit_with_a_command_without_request_id_is_rebuilt() {
+    let steps = [
+        Step::Plain(crash_put(1, "A")),
+        Step::Once(2, vec![(rid(9), crash_put(1, "B"))]),
+    ];
+    let (_, whole) = every_cut_is_rebuilt(&[], &steps);
+    assert_eq!(crash_value(&whole, 1).as_deref(), Some("B"));
+}
+
+/// Which commands can be written without an intent.
+#[test]
+fn only_unconditional_puts_and_deletes_that_return_nothing_are_blind() {
+    let with = |condition: Option<&str>, return_values: ReturnValues| WriteOptions {
+        condition: condition.map(str::to_string),
+        return_values,
+        ..WriteOptions::default()
+    };
+    let put = |options: WriteOptions| ShardCommand::Put {
+        table: table(),
+        op: PutItem {
+            table: "t".into(),
+            item: item(json!({"pk": {"S": "p"}, "sk": {"N": "1"}})),
+            options,
+        },
+    };
+    assert!(put(with(None, ReturnValues::None)).is_blind());
+    assert!(!put(with(Some("attribute_not_exists(pk)"), ReturnValues::None)).is_blind());
+    assert!(!put(with(None, ReturnValues::AllOld)).is_blind());
+    let update = ShardCommand::Update {
+        table: table(),
+        op: UpdateItem {
+            table: "t".into(),
+            key: item(json!({"pk": {"S": "p"}, "sk": {"N": "1"}})),
+            update: Some("SET v = :v".into()),
+            options: WriteOptions {
+                placeholders: placeholders(json!({":v": {"S": "x"}})),
+                ..WriteOptions::default()
+            },
+        },
+    };
+    assert!(!update.is_blind());
+    assert!(!ShardCommand::DropTable { table_id: 7 }.is_blind());
+}
