@@ -21,6 +21,7 @@ mod ops;
 mod request;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 pub use client::{Client, RawReply};
@@ -45,7 +46,8 @@ pub trait Backend: Send + Sync + 'static {
     fn put_item(&self, table: &TableMeta, op: PutItem) -> impl Future<Output = Result<WriteOutput>> + Send;
     fn update_item(&self, table: &TableMeta, op: UpdateItem) -> impl Future<Output = Result<WriteOutput>> + Send;
     fn delete_item(&self, table: &TableMeta, op: DeleteItem) -> impl Future<Output = Result<WriteOutput>> + Send;
-    fn get_item(&self, table: &TableMeta, op: GetItem) -> impl Future<Output = Result<Option<Item>>> + Send;
+    /// The item is shared: a cache answers with the image it holds, without copying it.
+    fn get_item(&self, table: &TableMeta, op: GetItem) -> impl Future<Output = Result<Option<Arc<Item>>>> + Send;
     fn query(&self, table: &TableMeta, op: Query) -> impl Future<Output = Result<Page>> + Send;
     fn scan(&self, table: &TableMeta, op: Scan) -> impl Future<Output = Result<Page>> + Send;
     /// Applies one table's share of a BatchWriteItem; returns the requests left unprocessed.

@@ -84,8 +84,8 @@ impl Backend for LocalBackend {
             .await
     }
 
-    async fn get_item(&self, table: &TableMeta, op: GetItem) -> Result<Option<Item>> {
-        self.store.get(&TableRef::from(table), &op)
+    async fn get_item(&self, table: &TableMeta, op: GetItem) -> Result<Option<Arc<Item>>> {
+        Ok(self.store.get(&TableRef::from(table), &op)?.map(Arc::new))
     }
 
     async fn query(&self, table: &TableMeta, op: Query) -> Result<Page> {

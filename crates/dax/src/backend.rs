@@ -291,14 +291,9 @@ impl DaxBackend {
         };
     }
 
-    fn project(item: &Item, projection: Option<&str>, placeholders: &Placeholders) -> Result<Item> {
-        match projection {
-            Some(p) => {
-                let paths = Context::new(&placeholders.names, &placeholders.values).projection(p)?;
-                Ok(project(item, &paths))
-            }
-            None => Ok(item.clone()),
-        }
+    fn project(item: &Item, projection: &str, placeholders: &Placeholders) -> Result<Item> {
+        let paths = Context::new(&placeholders.names, &placeholders.values).projection(projection)?;
+        Ok(project(item, &paths))
     }
 
     async fn write_then_cache<T>(
@@ -419,9 +414,9 @@ impl Backend for DaxBackend {
         .await
     }
 
-    async fn get_item(&self, table: &TableMeta, op: GetItem) -> Result<Option<Item>> {
+    async fn get_item(&self, table: &TableMeta, op: GetItem) -> Result<Option<Arc<Item>>> {
         if op.consistent {
-            return self.upstream.get_item(&op).await;
+            return Ok(self.upstream.get_item(&op).await?.map(Arc::new));
         }
         let key = Self::item_key(table, &op.key)?;
         let item = match self.cache.get_item(&key) {
@@ -443,8 +438,13 @@ impl Backend for DaxBackend {
                 item.map(Arc::new)
             }
         };
-        item.map(|i| Self::project(&i, op.projection.as_deref(), &op.placeholders))
-            .transpose()
+        match op.projection.as_deref() {
+            // A hit hands out the cached image itself.
+            None => Ok(item),
+            Some(p) => item
+                .map(|i| Ok(Arc::new(Self::project(&i, p, &op.placeholders)?)))
+                .transpose(),
+        }
     }
 
     async fn query(&self, table: &TableMeta, op: Query) -> Result<Page> {

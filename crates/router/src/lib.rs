@@ -487,7 +487,7 @@ impl Backend for ClusterBackend {
         .await
     }
 
-    async fn get_item(&self, table: &TableMeta, op: GetItem) -> Result<Option<Item>> {
+    async fn get_item(&self, table: &TableMeta, op: GetItem) -> Result<Option<Arc<Item>>> {
         let shard = self.shard_for(table, &op.key).await?;
         let consistent = op.consistent;
         match self
@@ -501,7 +501,7 @@ impl Backend for ClusterBackend {
             )
             .await?
         {
-            ReadResult::Item(item) => Ok(item),
+            ReadResult::Item(item) => Ok(item.map(Arc::new)),
             ReadResult::Page(_) => Err(internal("unexpected read result")),
         }
     }

@@ -207,7 +207,7 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Answer> {
     let item = backend.get_item(&table, op).await?;
     let body = GetItemBody {
         consumed_capacity: consumed_capacity(&req, &table.name, if consistent { 1.0 } else { 0.5 })?,
-        item: item.as_ref(),
+        item: item.as_deref(),
     };
     serde_json::to_vec(&body)
         .map(Answer::Encoded)
