@@ -95,6 +95,9 @@ pub struct Registry {
     groups: RwLock<HashMap<u64, Arc<Replica>>>,
     cluster: SharedClusterState,
     fault_injection: bool,
+    /// Held while a data group's replica is opened: a shard's tree is opened by one replica
+    /// only (opening settles what a crash left, which must not race a running replica).
+    opening: tokio::sync::Mutex<()>,
 }
 
 /// Proposes one log entry and waits (bounded by [`QUORUM_WAIT`]) for its result.
@@ -158,6 +161,7 @@ impl Registry {
             groups: RwLock::new(HashMap::new()),
             cluster,
             fault_injection,
+            opening: tokio::sync::Mutex::new(()),
         });
         let sm = MetaStateMachine::open(META_GROUP, registry.store.clone(), registry.cluster.clone()).await?;
         let raft = registry.new_raft(META_GROUP, sm).await?;
@@ -272,6 +276,10 @@ impl Registry {
         if let Some(r) = self.group(group).await {
             return Ok(r);
         }
+        let _opening = self.opening.lock().await;
+        if let Some(r) = self.group(group).await {
+            return Ok(r);
+        }
         let shard = Arc::new(self.store.shard(group)?);
         let sm = DataStateMachine::new(group, shard.clone(), self.store.clone());
         let raft = self.new_raft(group, sm).await?;
@@ -282,13 +290,8 @@ impl Registry {
             raft,
             shard: Some(shard),
         });
-        let mut groups = self.groups.write().await;
-        // Another task may have opened it meanwhile; keep the first.
-        let kept = groups.entry(group).or_insert(replica.clone()).clone();
-        if !Arc::ptr_eq(&kept, &replica) {
-            let _ = replica.raft.shutdown().await;
-        }
-        Ok(kept)
+        self.groups.write().await.insert(group, replica.clone());
+        Ok(replica)
     }
 
     /// Stops a data group's replica and deletes its log, state and data.

@@ -111,14 +111,16 @@ pub struct RequestId {
 }
 
 /// What [`MARK_KEY`] holds: `1 ‖ floor (u64 BE) ‖ through (u64 BE) ‖ (0 | 1 ‖ marker)`.
-/// (A binary older than it would not find its marker, nor read a snapshot's: no way back.)
+/// A binary older than it keeps the marker under [`APPLIED_KEY`] (and carries a mark it got
+/// in a snapshot along as an opaque key): where both are there, the legacy one is current.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Mark {
     /// Request-id records of entries below this are forgotten, whether or not their removal
     /// reached the tree yet (it goes after the mark: see [`replay_order`]).
     floor: u64,
-    /// The last entry index applied with request ids: a record past it belongs to a commit
-    /// a crash cut short before its mark (its entries are applied again; see [`Shard::open`]).
+    /// The last entry index applied with request ids (0: none; Raft's entry 0 carries no
+    /// commands): a record past it belongs to a commit a crash cut short before its mark
+    /// (its entries are applied again; see [`Shard::open`]).
     through: u64,
     /// The replication layer's record of the applied log position.
     marker: Option<Vec<u8>>,
@@ -164,25 +166,48 @@ impl Mark {
         }
     }
 
-    /// Moves a marker written before [`MARK_KEY`] into a mark (commits were all atomic then:
-    /// every record it holds is kept). Idempotent across a crash part way.
+    /// Moves a marker written by a binary older than [`MARK_KEY`] into a mark: its commits
+    /// were all atomic and it remembers every record it holds. A mark found beside it is
+    /// stale (an older binary carried it along from a snapshot) or the same one (a crash
+    /// came part way through this move): either way the mark is rebuilt from the legacy key.
     fn upgrade_legacy(tree: &sled::Tree) -> Result<()> {
         let Some(marker) = tree.get(APPLIED_KEY).map_err(sled_error)? else {
             return Ok(());
         };
-        if !tree.contains_key(MARK_KEY).map_err(sled_error)? {
-            let through = match tree.scan_prefix(DEDUP_PREFIX).keys().next_back() {
-                Some(key) => dedup_record_index(&key.map_err(sled_error)?)?,
-                None => 0,
-            };
-            let mark = Mark {
-                floor: 0,
-                through,
-                marker: Some(marker.to_vec()),
-            };
-            tree.insert(MARK_KEY, mark.encode()).map_err(sled_error)?;
-        }
+        let through = match tree.scan_prefix(DEDUP_PREFIX).keys().next_back() {
+            Some(key) => dedup_record_index(&key.map_err(sled_error)?)?,
+            None => 0,
+        };
+        let mark = Mark {
+            floor: 0,
+            through,
+            marker: Some(marker.to_vec()),
+        };
+        tree.insert(MARK_KEY, mark.encode()).map_err(sled_error)?;
         tree.remove(APPLIED_KEY).map_err(sled_error)?;
+        Ok(())
+    }
+
+    /// Request-id records this mark does not count: below the floor (forgotten; their
+    /// removals come after the mark) or past `through` (written before a mark that did not
+    /// make it: their entries are applied again from the log and must find the request ids
+    /// as they were before them; kept, one would skip its requests, or count towards the
+    /// ids a later entry forgets, and this replica would part from the others).
+    fn disowns(&self, at: u64) -> bool {
+        at < self.floor || at > self.through
+    }
+
+    /// Migrates a legacy marker and removes the records the mark disowns: what a crash kept
+    /// of a commit written without an intent (see `Writes::write`).
+    fn settle(tree: &sled::Tree) -> Result<()> {
+        Mark::upgrade_legacy(tree)?;
+        let mark = Mark::load(tree)?;
+        for key in tree.scan_prefix(DEDUP_PREFIX).keys() {
+            let key = key.map_err(sled_error)?;
+            if mark.disowns(dedup_record_index(&key)?) {
+                tree.remove(key).map_err(sled_error)?;
+            }
+        }
         Ok(())
     }
 }
@@ -252,7 +277,7 @@ impl DedupIndex {
         for record in tree.scan_prefix(DEDUP_PREFIX) {
             let (key, value) = record.map_err(sled_error)?;
             let at = dedup_record_index(&key)?;
-            if at < index.floor {
+            if mark.disowns(at) {
                 continue;
             }
             let requests = decode_dedup_record(&value)?;
@@ -553,10 +578,11 @@ impl<'a> Writes<'a> {
 /// plus a re-application of its log entries from the last marker that reached disk ends
 /// in the state the whole commit leaves:
 /// 0. the items: re-applying blind commands writes the same values again;
-/// 1. request-id records: one present means the items before it are too, and its requests
-///    are then skipped on re-application with the results they had;
-/// 2. the mark (applied marker and request-id floor): once it is there nothing is
-///    re-applied, and records below its floor are forgotten;
+/// 1. request-id records: without the mark they are disowned (past its `through`) and
+///    removed when the shard opens, so the entries applied again find the request ids as
+///    they were and apply in full;
+/// 2. the mark (applied marker, request-id floor and `through`): once it is there nothing
+///    is re-applied, and records below its floor are forgotten;
 /// 3. removals of forgotten request-id records: before the mark,
 ///    a lost mark would let a retried request that one of them answered be applied again,
 ///    over later writes; after it, a record a crash keeps is below the floor.
@@ -835,21 +861,7 @@ impl Shard {
             }
             tree.remove(INTENT_KEY).map_err(sled_error)?;
         }
-        // What a crash kept of a commit written without an intent (see `Writes::write`):
-        // - records below the floor: forgotten already (their removals come after the mark);
-        // - records past `through`: written before a mark that did not make it. Their
-        //   entries are applied again from the log, and must find the request ids as they
-        //   were before them (one kept here would skip its requests, or count towards the
-        //   ids a later entry forgets, and this replica would part from the others).
-        Mark::upgrade_legacy(&tree)?;
-        let mark = Mark::load(&tree)?;
-        let cut_short = |at: u64| at < mark.floor || at > mark.through;
-        for key in tree.scan_prefix(DEDUP_PREFIX).keys() {
-            let key = key.map_err(sled_error)?;
-            if cut_short(dedup_record_index(&key)?) {
-                tree.remove(key).map_err(sled_error)?;
-            }
-        }
+        Mark::settle(&tree)?;
         let dedup = DedupIndex::load(&tree)?;
         Ok(Shard {
             tree,
@@ -1003,8 +1015,8 @@ impl Shard {
             batch.insert(k, v);
         }
         self.tree.apply_batch(batch).map_err(sled_error)?;
-        // A snapshot of a shard written before the mark.
-        Mark::upgrade_legacy(&self.tree)?;
+        // A snapshot of a shard written before the mark, or of one an older binary kept.
+        Mark::settle(&self.tree)?;
         *self.dedup_index()? = DedupIndex::load(&self.tree)?;
         // The batch replaced everything, a failed commit's intent included.
         self.broken.store(false, Ordering::SeqCst);
@@ -1308,6 +1320,11 @@ mod intent_tests {
         assert_eq!(shard.tree.get(INTENT_KEY).unwrap(), None);
     }
 
+    fn put_record(tree: &sled::Tree, at: u64) {
+        let record = encode_dedup_record(&[(u128::from(at), b"null".to_vec())]);
+        tree.insert(dedup_record_key(at), record).unwrap();
+    }
+
     /// A shard written before the mark key: opening it moves its marker into a mark and
     /// keeps every request-id record it has (its commits were atomic).
     #[test]
@@ -1315,17 +1332,15 @@ mod intent_tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("s").unwrap();
         tree.insert(APPLIED_KEY, &b"old"[..]).unwrap();
-        for at in [4, 9] {
-            let record = encode_dedup_record(&[(at as u128, b"null".to_vec())]);
-            tree.insert(dedup_record_key(at), record).unwrap();
-        }
+        put_record(&tree, 4);
+        put_record(&tree, 9);
         let shard = Shard::open(&db, "s").unwrap();
         assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"old"[..]));
         assert_eq!(shard.tree.get(APPLIED_KEY).unwrap(), None);
         assert_eq!(shard.remembered_ids(), 2);
         drop(shard);
-        // Also when a crash came between the mark and the legacy key's removal.
-        tree.insert(APPLIED_KEY, &b"older"[..]).unwrap();
+        // A crash between writing the mark and removing the legacy key: the same again.
+        tree.insert(APPLIED_KEY, &b"old"[..]).unwrap();
         let shard = Shard::open(&db, "s").unwrap();
         assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"old"[..]));
         assert_eq!(shard.tree.get(APPLIED_KEY).unwrap(), None);
@@ -1336,6 +1351,59 @@ mod intent_tests {
         let shard = Shard::open(&db, "s").unwrap();
         assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"newer"[..]));
         assert_eq!(shard.remembered_ids(), 2);
+    }
+
+    /// An older binary that installed a snapshot with a mark keeps that mark as an opaque
+    /// key and moves its own marker on: the legacy marker is the current one, and the
+    /// records it wrote since count.
+    #[test]
+    fn a_stale_mark_beside_a_legacy_marker_is_rebuilt() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("s").unwrap();
+        let stale = Mark {
+            floor: 5,
+            through: 6,
+            marker: Some(b"stale".to_vec()),
+        };
+        tree.insert(MARK_KEY, stale.encode()).unwrap();
+        tree.insert(APPLIED_KEY, &b"current"[..]).unwrap();
+        put_record(&tree, 3);
+        put_record(&tree, 12);
+        let shard = Shard::open(&db, "s").unwrap();
+        assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"current"[..]));
+        assert_eq!(shard.remembered_ids(), 2);
+        let mark = Mark::load(&shard.tree).unwrap();
+        assert_eq!((mark.floor, mark.through), (0, 12));
+    }
+
+    /// A snapshot is settled as an opened shard is: records its mark disowns do not count.
+    #[test]
+    fn an_imported_snapshot_keeps_only_the_records_its_mark_owns() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let source = db.open_tree("source").unwrap();
+        let mark = Mark {
+            floor: 3,
+            through: 7,
+            marker: Some(b"m".to_vec()),
+        };
+        source.insert(MARK_KEY, mark.encode()).unwrap();
+        for at in [2, 3, 7, 8] {
+            put_record(&source, at);
+        }
+        let snapshot = Shard::open(&db, "source").unwrap();
+        let bytes = {
+            // Export as taken: the raw tree, disowned records included.
+            for at in [2, 8] {
+                put_record(&snapshot.tree, at);
+            }
+            snapshot.export().unwrap()
+        };
+        let shard = Shard::open(&db, "s").unwrap();
+        shard.import(&bytes).unwrap();
+        assert_eq!(shard.remembered_ids(), 2);
+        assert_eq!(shard.tree.get(dedup_record_key(2)).unwrap(), None);
+        assert_eq!(shard.tree.get(dedup_record_key(8)).unwrap(), None);
+        assert_eq!(shard.marker().unwrap().as_deref(), Some(&b"m"[..]));
     }
 
     /// Marks round-trip; a damaged one is an error, not a panic.
