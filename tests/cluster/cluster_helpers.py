@@ -305,11 +305,12 @@ class Cluster:
         return self.proc(node)["addr"]
 
     # --- tessera-node status / fault -------------------------------------------------------------
-    def status(self, node: str, timeout: float = 10) -> dict | None:
-        """`tessera-node status` of one node as a dict, or None if it does not answer."""
+    def status(self, node: str, timeout: float = 10, digests: bool = False) -> dict | None:
+        """`tessera-node status` of one node as a dict (with `digests`, each data group's
+        contents digest too), or None if it does not answer."""
         try:
-            p = subprocess.run([NODE_BIN, "status", "--target", self.addr(node)], capture_output=True, text=True,
-                               timeout=timeout, stdin=subprocess.DEVNULL)
+            p = subprocess.run([NODE_BIN, "status", "--target", self.addr(node)] + (["--digests"] if digests else []),
+                               capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return None
         if p.returncode != 0:
@@ -450,6 +451,27 @@ def groups_of(status: dict, table: str | None = None, data_only: bool = True) ->
             continue
         out[g["group"]] = g
     return out
+
+
+def replica_differences(c, table: str, nodes=None) -> str | None:
+    """None once, on every node, each of `table`'s data groups has applied the same index and
+    holds the same contents (digests); else what differs. Replicas apply the same log, so any
+    difference that lasts is a replica that parted from the others."""
+    nodes = nodes or NODES
+    statuses = {n: c.status(n, digests=True) for n in nodes}
+    silent = [n for n, s in statuses.items() if s is None]
+    if silent:
+        return f"no status from {silent}"
+    groups = sorted({gid for s in statuses.values() for gid in groups_of(s, table)})
+    if not groups:
+        return f"no group of {table}"
+    for gid in groups:
+        seen = {n: groups_of(s, table).get(gid) or {} for n, s in statuses.items()}
+        if len({(g.get("last_applied"), g.get("digest")) for g in seen.values()}) != 1 or \
+                any(g.get("digest") is None for g in seen.values()):
+            return f"group {gid}: " + ", ".join(f"{n} applied {g.get('last_applied')} digest {g.get('digest')}"
+                                                for n, g in seen.items())
+    return None
 
 
 def summarize(statuses: dict[str, dict]) -> str:

@@ -11,6 +11,7 @@ from cluster_helpers import (
     describe_exc,
     is_unavailable,
     now,
+    replica_differences,
     report,
     retry_unavailable,
     unique_name,
@@ -22,7 +23,8 @@ def test_sigkill_all_nodes_loses_no_acknowledged_write(fresh_cluster):
     """Four writers (PutItem, UpdateItem and BatchWriteItem, two per router) run a burst; once 300
     writes are acknowledged, all 6 nodes get SIGKILL at the same moment (writers still running).
     After restarting all of them, every acknowledged write is readable with ConsistentRead
-    through both routers, with exactly the acknowledged contents."""
+    through both routers, with exactly the acknowledged contents, and the six replicas of every
+    shard hold the same contents (a commit the kill cut short was completed alike everywhere)."""
     c = fresh_cluster()
     r1 = c.client("router1")
     table = unique_name("full-restart")
@@ -126,3 +128,13 @@ def test_sigkill_all_nodes_loses_no_acknowledged_write(fresh_cluster):
         for k in sorted(final)[:50]:
             got = cl.get_item(TableName=table, Key={"pk": {"S": k}}, ConsistentRead=True).get("Item")
             assert got == by_key[k]
+
+    last: dict[str, str | None] = {}
+
+    def replicas_identical():
+        last["diff"] = replica_differences(c, table)
+        return last["diff"] is None
+
+    wait_for(replicas_identical, 60, "the 6 replicas of every shard at one applied index with the same contents",
+             describe=lambda: last.get("diff"))
+    report("(f) every shard's 6 replicas hold the same contents")

@@ -63,6 +63,9 @@ enum Command {
     Status {
         #[arg(long)]
         target: String,
+        /// Also a digest of each data group's contents (reads every shard whole).
+        #[arg(long)]
+        digests: bool,
     },
     /// Make a node drop Raft traffic to and from some nodes, and/or delay what it sends
     /// (`--block "" --delay-ms 0` heals). Needs a node started with --enable-fault-injection.
@@ -147,10 +150,10 @@ async fn main_async(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.message)
         }
-        Command::Status { target } => {
+        Command::Status { target, digests } => {
             let reply = client(&target)
                 .await?
-                .status(StatusRequest {})
+                .status(StatusRequest { digests })
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", String::from_utf8_lossy(&reply.into_inner().json));

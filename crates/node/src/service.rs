@@ -237,11 +237,11 @@ impl Node for NodeService {
         }))
     }
 
-    async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+    async fn status(&self, request: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
         let status = serde_json::json!({
             "node_id": self.registry.node_id(),
             "az": self.az,
-            "groups": self.registry.status().await,
+            "groups": self.registry.status(request.into_inner().digests).await,
         });
         Ok(Response::new(StatusReply {
             json: serde_json::to_vec(&status).unwrap_or_default(),

@@ -85,6 +85,9 @@ pub struct GroupStatus {
     pub last_log: Option<u64>,
     pub snapshot: Option<u64>,
     pub purged: Option<u64>,
+    /// [`Shard::digest`] in hex, when asked for (data groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 pub struct Registry {
@@ -378,7 +381,9 @@ impl Registry {
         leader
     }
 
-    pub async fn status(&self) -> Vec<GroupStatus> {
+    /// Every group's role and log positions; with `digests`, also a digest of each data
+    /// group's contents (reads every shard whole).
+    pub async fn status(&self, digests: bool) -> Vec<GroupStatus> {
         let state = self.cluster.state.read().await.clone();
         let mut out = Vec::new();
         let groups: Vec<Arc<Replica>> = self.groups.read().await.values().cloned().collect();
@@ -401,6 +406,10 @@ impl Registry {
                 last_log: m.last_log_index,
                 snapshot: m.snapshot.map(|l| l.index),
                 purged: m.purged.map(|l| l.index),
+                digest: match &r.shard {
+                    Some(shard) if digests => shard.digest().ok().map(|d| format!("{d:016x}")),
+                    _ => None,
+                },
             });
         }
         out.sort_by_key(|g| g.group);

@@ -534,6 +534,9 @@ fn forgetting_ids_does_not_depend_on_how_entries_are_committed() {
     assert_eq!(one_by_one.remembered_ids(), grouped.remembered_ids());
     assert!(one_by_one.remembered_ids() <= DEDUP_IDS_MAX);
     assert_eq!(one_by_one.export().unwrap(), grouped.export().unwrap());
+    assert_eq!(one_by_one.digest().unwrap(), grouped.digest().unwrap());
+    one_by_one.apply(&put_command(7), Some(b"one more")).unwrap();
+    assert_ne!(one_by_one.digest().unwrap(), grouped.digest().unwrap());
 }
 
 /// One log entry of a crash test: commands with request ids (`apply_each_once`), or a lone
@@ -602,6 +605,7 @@ fn every_cut_is_rebuilt(earlier: &[(u64, Vec<(RequestId, ShardCommand)>)], steps
             "state, cut after {cut} of {writes} writes"
         );
         assert_eq!(shard.remembered_ids(), whole.remembered_ids(), "cut after {cut}");
+        assert_eq!(shard.digest().unwrap(), whole.digest().unwrap(), "cut after {cut}");
         if cut == writes {
             return (writes, whole);
         }
