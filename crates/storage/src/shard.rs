@@ -78,8 +78,8 @@ impl ShardCommand {
 /// Where shards written before [`MARK_KEY`] keep the applied-log marker (moved into the mark
 /// when the shard opens): inside table id 0's key space, which no table uses.
 const APPLIED_KEY: &[u8] = b"\0\0\0\0\0\0\0\0applied";
-/// The applied-log marker and the request-id floor (see [`Mark`]), in one key so both
-/// change atomically.
+/// The applied-log marker and the request-id bookkeeping (floor, last entry index; see
+/// [`Mark`]), in one key so they change atomically.
 const MARK_KEY: &[u8] = b"\0\0\0\0\0\0\0\0mark";
 const MARK_VERSION: u8 = 1;
 /// The changes of a multi-key write while it is being written (see `Writes::write`).
