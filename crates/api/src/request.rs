@@ -112,18 +112,60 @@ impl Constraints {
         ));
     }
 
+    /// The newer wording of DynamoDB's validation framework, where it has reached a check:
+    /// the member's own name and no value (`Value at 'Limit' failed to satisfy …`).
+    fn push_member(&mut self, member: &str, constraint: impl std::fmt::Display) {
+        self.errors.push(format!(
+            "Value at '{member}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    /// `at_least` in the newer wording (Query's and Scan's numeric members).
+    pub fn member_at_least(&mut self, value: Option<i64>, member: &str, min: i64) {
+        if value.is_some_and(|v| v < min) {
+            self.push_member(member, format!("Member must have value greater than or equal to {min}"));
+        }
+    }
+
+    /// `at_most` in the newer wording.
+    pub fn member_at_most(&mut self, value: Option<i64>, member: &str, max: i64) {
+        if value.is_some_and(|v| v > max) {
+            self.push_member(member, format!("Member must have value less than or equal to {max}"));
+        }
+    }
+
+    /// A whole constraint message of its own wording.
+    pub fn raw(&mut self, message: String) {
+        self.errors.push(message);
+    }
+
+    /// Adds `other`'s violations after these.
+    pub fn append(&mut self, other: Constraints) {
+        self.errors.extend(other.errors);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     pub fn not_null(&mut self, present: bool, path: &str) {
         if !present {
             self.push(None, path, "Member must not be null");
         }
     }
 
-    /// A table or index name: required, `[a-zA-Z0-9_.-]+`, `min..=255` characters.
+    /// Whether `name` passes `name`'s checks.
+    pub fn valid_name(name: &str, min: usize) -> bool {
+        is_table_name(name) && name.len() >= min && name.len() <= 255
+    }
+
+    /// A table or index name: required, `[a-zA-Z0-9_.-]+`, `min..=255` characters. An empty
+    /// name breaks only the length (DynamoDB does not report the pattern for it).
     pub fn name(&mut self, value: Option<&str>, path: &str, min: usize) {
         let Some(v) = value else {
             return self.not_null(false, path);
         };
-        if !is_table_name(v) {
+        if !v.is_empty() && !is_table_name(v) {
             self.push(
                 Some(v),
                 path,
@@ -241,13 +283,8 @@ pub fn placeholders(req: &Req<'_>) -> Result<Placeholders> {
                 "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\""
             )));
         }
-        let value = AttributeValue::from_json(v).map_err(|e| match e.kind {
-            tessera_model::ErrorKind::Validation => Error::validation(format!(
-                "ExpressionAttributeValues contains invalid value: {} for key {k}",
-                e.message
-            )),
-            _ => e,
-        })?;
+        // A bad value is reported as it is, without naming its placeholder.
+        let value = AttributeValue::from_json(v)?;
         values.insert(k.clone(), value);
     }
     Ok(Placeholders { names, values })
@@ -266,6 +303,21 @@ pub fn placeholders_need_expressions(req: &Req<'_>, name_users: &[&str], value_u
         ));
     }
     Ok(())
+}
+
+/// Refuses legacy (non-expression) parameters beside expression ones, with DynamoDB's
+/// message naming those of each kind the request holds.
+pub fn mixed_parameters(req: &Req<'_>, legacy: &[&str], expressions: &[&str]) -> Result<()> {
+    let legacy: Vec<&str> = legacy.iter().copied().filter(|p| req.has(p)).collect();
+    let expressions: Vec<&str> = expressions.iter().copied().filter(|p| req.has(p)).collect();
+    if legacy.is_empty() || expressions.is_empty() {
+        return Ok(());
+    }
+    Err(Error::validation(format!(
+        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+        legacy.join(", "),
+        expressions.join(", ")
+    )))
 }
 
 /// Legacy (pre-expression) parameters are not supported yet; refuse them clearly rather than

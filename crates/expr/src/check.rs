@@ -392,12 +392,10 @@ impl<'a> Context<'a> {
         let node = parser::parse_condition(text).map_err(|e| syntax(kind, e))?;
         let mut nodes = Vec::new();
         walk(&node, &mut nodes);
-        if kind != ExprKind::KeyCondition {
-            for n in &nodes {
-                if let Node::Parens(inner) = n {
-                    if matches!(**inner, Node::Parens(_)) {
-                        return Err(invalid(kind, "The expression has redundant parentheses;"));
-                    }
+        for n in &nodes {
+            if let Node::Parens(inner) = n {
+                if matches!(**inner, Node::Parens(_)) {
+                    return Err(invalid(kind, "The expression has redundant parentheses;"));
                 }
             }
         }

@@ -367,19 +367,49 @@ impl<'a> Parser<'a> {
 
     // ---- update ----
 
+    /// A SET value: an operand, or `operand + operand` / `operand - operand`; the whole value
+    /// or either operand may stand in parentheses (`(c - :v)`, `c - (:v)`).
     fn set_value(&mut self) -> PResult<RawSet> {
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            self.enter()?;
+            let inner = self.set_value()?;
+            self.expect(Tok::RParen)?;
+            self.leave();
+            return match inner {
+                RawSet::Operand(left) => self.set_rest(left),
+                _ if matches!(self.peek(), Some(Tok::Plus | Tok::Minus)) => Err(self.error()),
+                other => Ok(other),
+            };
+        }
         let left = self.operand(false)?;
+        self.set_rest(left)
+    }
+
+    fn set_rest(&mut self, left: Node) -> PResult<RawSet> {
         match self.peek() {
             Some(Tok::Plus) => {
                 self.pos += 1;
-                Ok(RawSet::Plus(left, self.operand(false)?))
+                Ok(RawSet::Plus(left, self.set_operand()?))
             }
             Some(Tok::Minus) => {
                 self.pos += 1;
-                Ok(RawSet::Minus(left, self.operand(false)?))
+                Ok(RawSet::Minus(left, self.set_operand()?))
             }
             _ => Ok(RawSet::Operand(left)),
         }
+    }
+
+    fn set_operand(&mut self) -> PResult<Node> {
+        if self.peek() != Some(&Tok::LParen) {
+            return self.operand(false);
+        }
+        self.pos += 1;
+        self.enter()?;
+        let inner = self.set_operand()?;
+        self.expect(Tok::RParen)?;
+        self.leave();
+        Ok(inner)
     }
 
     fn value_ref(&mut self) -> PResult<String> {
@@ -546,6 +576,21 @@ mod tests {
         assert!(matches!(*right, Node::And(..)));
         assert!(parse_condition("a BETWEEN :a AND :b AND c IN (:c, :d)").is_ok());
         assert!(parse_condition("(size(a)) > :v").is_ok());
+    }
+
+    #[test]
+    fn parses_parenthesised_set_values() {
+        for text in [
+            "SET c = (c - :v)",
+            "SET c = (:v)",
+            "SET c = c - (:v)",
+            "SET c = ((c) + (:v))",
+        ] {
+            let u = parse_update(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+            assert_eq!(u.actions.len(), 1, "{text}");
+        }
+        assert!(parse_update("SET c = (a + b) - c").is_err());
+        assert!(parse_update("SET c = (c - :v").is_err());
     }
 
     #[test]

@@ -74,8 +74,15 @@ fn valid_conditions() {
         let k = kc(&format!("pk = :p AND sk {op} :n"), json!({}), values(), &s).unwrap();
         assert_eq!(k.sort, Some(SortCondition::Compare(expected, num("5"))), "{op}");
     }
-    // Parentheses, even doubled, are accepted in key conditions.
-    assert!(kc("((pk = :p)) AND ((sk = :n))", json!({}), values(), &s).is_ok());
+    // Parentheses are accepted in key conditions, but not doubled (as in DynamoDB's answer
+    // to `((pk = :v))`).
+    assert!(kc("(pk = :p) AND (sk = :n)", json!({}), values(), &s).is_ok());
+    assert_eq!(
+        kc("((pk = :p)) AND ((sk = :n))", json!({}), values(), &s)
+            .unwrap_err()
+            .message,
+        "Invalid KeyConditionExpression: The expression has redundant parentheses;"
+    );
     assert!(kc("(pk) = :p", json!({}), values(), &s).is_ok());
     let k = kc(
         "pk = :p AND begins_with(sk, :s)",

@@ -12,7 +12,7 @@ use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
 use super::item::MSG_ITEM_TOO_LARGE;
 use super::table_or_not_found;
-use crate::request::{placeholders, Constraints, Req};
+use crate::request::{mixed_parameters, placeholders, reject_legacy, Constraints, Req};
 use crate::Backend;
 
 const MSG_DUPLICATES: &str = "Provided list of item keys contains duplicates";
@@ -26,18 +26,77 @@ fn key_bytes(key: &PrimaryKey) -> Vec<u8> {
     k
 }
 
+const MAP_KEYS: &str = "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+]";
+
+/// BatchWriteItem's RequestItems as DynamoDB echoes them in an error: the service's own
+/// (Java) rendering, `{table=[WriteRequest(putRequest=PutRequest(item={k=v}), …)]}`.
+fn echo_write_items(items: &Map<String, Value>) -> String {
+    let render_map = |v: Option<&Value>| match v {
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
+        _ => String::new(),
+    };
+    let tables = items.iter().map(|(name, list)| {
+        let requests = list.as_array().map(Vec::as_slice).unwrap_or_default().iter().map(|w| {
+            let put = w
+                .get("PutRequest")
+                .map(|p| format!("PutRequest(item={{{}}})", render_map(p.get("Item"))));
+            let delete = w
+                .get("DeleteRequest")
+                .map(|d| format!("DeleteRequest(key={{{}}})", render_map(d.get("Key"))));
+            format!(
+                "WriteRequest(putRequest={}, deleteRequest={})",
+                put.as_deref().unwrap_or("null"),
+                delete.as_deref().unwrap_or("null")
+            )
+        });
+        format!("{name}=[{}]", requests.collect::<Vec<_>>().join(", "))
+    });
+    format!("{{{}}}", tables.collect::<Vec<_>>().join(", "))
+}
+
 fn request_items<'a>(req: &Req<'a>, op: &str) -> Result<&'a Map<String, Value>> {
     let items = req.raw_map("RequestItems")?;
-    let mut c = Constraints::default();
-    c.not_null(items.is_some(), "requestItems");
-    for name in items.into_iter().flatten().map(|(k, _)| k) {
-        c.name(Some(name), "requestItems", 3);
-    }
-    c.one_of(
+    let write = op == "BatchWriteItem";
+    let mut enums = Constraints::default();
+    enums.one_of(
         req.str("ReturnConsumedCapacity")?,
         "returnConsumedCapacity",
         &["INDEXES", "TOTAL", "NONE"],
     );
+    if write {
+        enums.one_of(
+            req.str("ReturnItemCollectionMetrics")?,
+            "returnItemCollectionMetrics",
+            &["SIZE", "NONE"],
+        );
+    }
+    let mut c = Constraints::default();
+    c.not_null(items.is_some(), "requestItems");
+    // Problems of the map are reported against the whole map, echoed, ahead of the enums
+    // (BatchWriteItem reports its enum errors without them).
+    if let Some(m) = items.filter(|_| !write || enums.is_empty()) {
+        if m.keys().any(|k| !Constraints::valid_name(k, 3)) {
+            let echo = if write {
+                echo_write_items(m)
+            } else {
+                serde_json::to_string(m).unwrap_or_default()
+            };
+            c.raw(format!(
+                "Value '{echo}' at 'requestItems' failed to satisfy constraint: {MAP_KEYS}"
+            ));
+        }
+        let bad_size = |l: &Value| {
+            l.as_array()
+                .is_some_and(|l| l.is_empty() || l.len() > BATCH_WRITE_ITEMS_MAX)
+        };
+        if write && m.values().any(bad_size) {
+            c.raw(format!(
+                "Value '{}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+                echo_write_items(m)
+            ));
+        }
+    }
+    c.append(enums);
     c.finish()?;
     let items = items.ok_or_else(|| Error::validation(format!("The requestItems parameter is required for {op}")))?;
     if items.is_empty() {
@@ -74,11 +133,8 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
                 "1 validation error detected: Value at 'RequestItems.{name}.member.Keys' failed to satisfy constraint: Member must have length {bound}"
             )));
         }
-        if table_req.has("AttributesToGet") {
-            return Err(Error::validation(
-                "Tessera does not support the legacy parameter AttributesToGet yet; use the expression parameters instead",
-            ));
-        }
+        mixed_parameters(&table_req, &["AttributesToGet"], &["ProjectionExpression"])?;
+        reject_legacy(&table_req, &["AttributesToGet"])?;
         total += keys.len();
         let keys = keys
             .iter()
@@ -163,13 +219,8 @@ pub async fn write<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let mut parsed: Vec<(&str, Vec<WriteRequest>)> = Vec::new();
     let mut total = 0;
     for (name, list) in items {
+        // Sizes were checked with the other constraints (`request_items`).
         let list = tessera_model::shape::list(list)?;
-        if list.is_empty() || list.len() > BATCH_WRITE_ITEMS_MAX {
-            return Err(Error::validation(format!(
-                "1 validation error detected: Value at 'RequestItems.{name}.member' failed to satisfy constraint: Member must have length {}",
-                if list.is_empty() { "greater than or equal to 1" } else { "less than or equal to 25" }
-            )));
-        }
         total += list.len();
         let mut requests = Vec::with_capacity(list.len());
         for w in list {

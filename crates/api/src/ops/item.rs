@@ -10,14 +10,23 @@ use tessera_model::ops::{
 use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
 use super::{consumed_capacity, table_or_not_found, Answer};
-use crate::request::{enveloped, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
+use crate::request::{
+    enveloped, mixed_parameters, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req,
+};
 use crate::Backend;
 
 pub const MSG_ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
-const RETURN_VALUES: [&str; 5] = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+/// In the order DynamoDB lists them in its error.
+const RETURN_VALUES: [&str; 5] = ["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
 
-/// The members every single-item write shares, checked as constraints.
+/// The enum members every single-item write shares, in the order DynamoDB reports them, with
+/// the table name between ReturnConsumedCapacity and ReturnValues.
 fn common_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
+    c.one_of(
+        req.str("ReturnConsumedCapacity")?,
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
     c.name(req.str("TableName")?, "tableName", 1);
     c.one_of(req.str("ReturnValues")?, "returnValues", &RETURN_VALUES);
     c.one_of(
@@ -26,15 +35,21 @@ fn common_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
         &["ALL_OLD", "NONE"],
     );
     c.one_of(
-        req.str("ReturnConsumedCapacity")?,
-        "returnConsumedCapacity",
-        &["INDEXES", "TOTAL", "NONE"],
-    );
-    c.one_of(
         req.str("ReturnItemCollectionMetrics")?,
         "returnItemCollectionMetrics",
         &["SIZE", "NONE"],
     );
+    Ok(())
+}
+
+/// PutItem and DeleteItem stop at an empty table name and report it alone, in the wording
+/// of DynamoDB's newer validation (the member's name, no value).
+fn empty_table_name(req: &Req<'_>) -> Result<()> {
+    if req.str("TableName")? == Some("") {
+        return Err(Error::validation(
+            "1 validation error detected: Value at 'TableName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
     Ok(())
 }
 
@@ -84,10 +99,12 @@ fn check_write_expressions(
 /// What PutItem and DeleteItem check alike before the table lookup, in DynamoDB's order: the
 /// constraints, the item (or key) named `member`, ReturnValues, placeholders and the condition.
 fn check_put_or_delete(req: &Req<'_>, member: &str, path: &str) -> Result<(Item, ReturnValues, Placeholders)> {
+    empty_table_name(req)?;
     let mut c = Constraints::default();
     common_constraints(req, &mut c)?;
     c.not_null(req.has(member), path);
     c.finish()?;
+    mixed_parameters(req, &["Expected", "ConditionalOperator"], &["ConditionExpression"]).map_err(enveloped)?;
     reject_legacy(req, &["Expected", "ConditionalOperator"])?;
     let item = req.item(member).map_err(enveloped)?.unwrap_or_default();
     let rv = return_values(req)?;
@@ -98,7 +115,7 @@ fn check_put_or_delete(req: &Req<'_>, member: &str, path: &str) -> Result<(Item,
     }
     let p = placeholders(req).map_err(enveloped)?;
     placeholders_need_expressions(req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
-    check_write_expressions(req, &p, None)?;
+    check_write_expressions(req, &p, None).map_err(enveloped)?;
     Ok((item, rv, p))
 }
 
@@ -147,7 +164,22 @@ pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let mut c = Constraints::default();
     common_constraints(&req, &mut c)?;
     c.not_null(req.has("Key"), "key");
+    let table_name_ok = req.str("TableName")?.is_some_and(|n| Constraints::valid_name(n, 1));
+    let bad_return_values = req.str("ReturnValues")?.is_some_and(|v| !RETURN_VALUES.contains(&v));
+    if table_name_ok && req.has("Key") && bad_return_values {
+        // DynamoDB's newer validation has reached UpdateItem's ReturnValues: with the table
+        // name and key in order it reports that error alone, in its own wording.
+        return Err(Error::validation(
+            "1 validation error detected: Failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATE_NEW, NONE]",
+        ));
+    }
     c.finish()?;
+    mixed_parameters(
+        &req,
+        &["AttributeUpdates", "Expected", "ConditionalOperator"],
+        &["UpdateExpression", "ConditionExpression"],
+    )
+    .map_err(enveloped)?;
     reject_legacy(&req, &["AttributeUpdates", "Expected", "ConditionalOperator"])?;
     let key = req.item("Key").map_err(enveloped)?.unwrap_or_default();
     let rv = return_values(&req)?;
@@ -155,7 +187,7 @@ pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let users = ["UpdateExpression", "ConditionExpression"];
     placeholders_need_expressions(&req, &users, &users).map_err(enveloped)?;
     let update_text = req.str("UpdateExpression")?;
-    let update = check_write_expressions(&req, &p, update_text)?;
+    let update = check_write_expressions(&req, &p, update_text).map_err(enveloped)?;
     let name = req.str("TableName")?.unwrap_or_default();
     let table = table_or_not_found(backend, name).await?;
     table.key_schema.key_from_map(&key)?;

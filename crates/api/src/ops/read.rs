@@ -7,14 +7,15 @@ use tessera_model::table::TableMeta;
 use tessera_model::{item_to_json, Error, Item, Result};
 
 use super::{consumed_capacity, table_or_not_found};
-use crate::request::{placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
+use crate::request::{mixed_parameters, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
 use crate::Backend;
 
+/// In the order DynamoDB lists them in its error.
 const SELECT: [&str; 4] = [
-    "ALL_ATTRIBUTES",
-    "ALL_PROJECTED_ATTRIBUTES",
     "SPECIFIC_ATTRIBUTES",
     "COUNT",
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
 ];
 
 /// The Select asked for, checked against the projection; without one, DynamoDB picks
@@ -40,7 +41,7 @@ fn read_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
         c.name(Some(index), "indexName", 3);
     }
     c.one_of(req.str("Select")?, "select", &SELECT);
-    c.at_least(req.int("Limit")?, "limit", 1);
+    c.member_at_least(req.int("Limit")?, "Limit", 1);
     c.one_of(
         req.str("ReturnConsumedCapacity")?,
         "returnConsumedCapacity",
@@ -52,7 +53,7 @@ fn read_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
 fn check_select(sel: Select, projection: Option<&str>, index: Option<&str>) -> Result<()> {
     match sel {
         Select::SpecificAttributes if projection.is_none() => Err(Error::validation(
-            "1 validation error detected: Value 'SPECIFIC_ATTRIBUTES' at 'select' failed to satisfy constraint: SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression",
+            "1 validation error detected: Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
         )),
         Select::AllProjectedAttributes if index.is_none() => Err(Error::validation(
             "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is not allowed when querying a table without an index",
@@ -76,17 +77,16 @@ async fn table_for_read<B: Backend>(backend: &B, req: &Req<'_>) -> Result<TableM
     Ok(table)
 }
 
+/// ExclusiveStartKey: a bad value is reported as it is; a key that does not fit the table's
+/// schema with DynamoDB's short message.
 fn start_key(req: &Req<'_>, table: &TableMeta) -> Result<Option<Item>> {
-    let Some(key) = req
-        .item("ExclusiveStartKey")
-        .map_err(|e| Error::validation(format!("The provided starting key is invalid: {}", e.message)))?
-    else {
+    let Some(key) = req.item("ExclusiveStartKey")? else {
         return Ok(None);
     };
     table
         .key_schema
         .key_from_map(&key)
-        .map_err(|e| Error::validation(format!("The provided starting key is invalid: {}", e.message)))?;
+        .map_err(|_| Error::validation("The provided starting key is invalid"))?;
     Ok(Some(key))
 }
 
@@ -118,10 +118,13 @@ pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let mut c = Constraints::default();
     read_constraints(&req, &mut c)?;
     c.finish()?;
-    reject_legacy(
+    let legacy = ["KeyConditions", "QueryFilter", "AttributesToGet", "ConditionalOperator"];
+    mixed_parameters(
         &req,
-        &["KeyConditions", "QueryFilter", "AttributesToGet", "ConditionalOperator"],
+        &legacy,
+        &["KeyConditionExpression", "FilterExpression", "ProjectionExpression"],
     )?;
+    reject_legacy(&req, &legacy)?;
     let key_condition = req.str("KeyConditionExpression")?.ok_or_else(|| {
         Error::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
@@ -158,12 +161,14 @@ pub async fn scan<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let mut c = Constraints::default();
     read_constraints(&req, &mut c)?;
     let (segment, total) = (req.int("Segment")?, req.int("TotalSegments")?);
-    c.at_least(segment, "segment", 0);
-    c.at_most(segment, "segment", 999_999);
-    c.at_least(total, "totalSegments", 1);
-    c.at_most(total, "totalSegments", 1_000_000);
+    c.member_at_least(segment, "Segment", 0);
+    c.member_at_most(segment, "Segment", 999_999);
+    c.member_at_least(total, "TotalSegments", 1);
+    c.member_at_most(total, "TotalSegments", 1_000_000);
     c.finish()?;
-    reject_legacy(&req, &["ScanFilter", "AttributesToGet", "ConditionalOperator"])?;
+    let legacy = ["ScanFilter", "AttributesToGet", "ConditionalOperator"];
+    mixed_parameters(&req, &legacy, &["FilterExpression", "ProjectionExpression"])?;
+    reject_legacy(&req, &legacy)?;
     let segment = match (segment, total) {
         (None, None) => None,
         (Some(_), None) => {
@@ -177,9 +182,9 @@ pub async fn scan<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
             ))
         }
         (Some(s), Some(t)) if s >= t => {
-            return Err(Error::validation(format!(
-                "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
-            )))
+            return Err(Error::validation(
+                "The Segment parameter is zero-based and must be less than parameter TotalSegments",
+            ))
         }
         (Some(s), Some(t)) => Some((s as u32, t as u32)),
     };
