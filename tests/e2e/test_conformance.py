@@ -209,3 +209,36 @@ def test_batch_table_name_errors_echo_the_request_items(endpoint, table):
              "have length greater than or equal to 1]")
     assert_error(endpoint, "BatchWriteItem", {"RequestItems": {table: []}},
                  ENV + f"Value '{{{table}=[]}}' at 'requestItems' failed to satisfy constraint: {sizes}")
+
+
+def deep_value(levels: int) -> dict:
+    value: dict = {"S": "leaf"}
+    for _ in range(levels):
+        value = {"M": {"n": value}}
+    return value
+
+
+def test_deep_values_do_not_hide_member_errors(endpoint):
+    """DynamoDB checks a request's members before its values: a value nested far beyond the
+    32-level limit still parses, and ReturnValues is what gets reported."""
+    bogus = (ENV + "Value 'BOGUS' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: "
+             "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]")
+    assert_error(endpoint, "DeleteItem", {"TableName": "deep_order_absent", "Key": {"pk": deep_value(100)},
+                                          "ReturnValues": "BOGUS"}, bogus)
+    assert_error(endpoint, "DeleteItem", {"TableName": "deep_order_absent", "Key": {"pk": {"S": "a"}},
+                                          "ConditionExpression": "#d = :deep", "ExpressionAttributeNames": {"#d": "d"},
+                                          "ExpressionAttributeValues": {":deep": deep_value(63)}, "ReturnValues": "BOGUS"},
+                 bogus)
+    # The values themselves are still refused for their depth.
+    assert_error(endpoint, "PutItem", {"TableName": "deep_order_absent", "Item": {"pk": {"S": "a"}, "d": deep_value(100)}},
+                 ENV + "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels "
+                 "beyond supported limit")
+
+
+def test_json_nested_past_the_parse_bound_is_a_serialization_error(endpoint):
+    body = b'{"TableName":"t","Item":{"a":' + b"[" * 300 + b"]" * 300 + b"}}"
+    r = raw_post(endpoint, body, target="DynamoDB_20120810.PutItem")
+    assert r.status == 400
+    assert r.json()["__type"].endswith("SerializationException")
+    # The server is still up.
+    assert raw_post(endpoint, b"{}", target="DynamoDB_20120810.ListTables").status == 200

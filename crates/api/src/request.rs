@@ -14,10 +14,50 @@ pub struct Req<'a> {
     obj: &'a Map<String, Value>,
 }
 
+/// The deepest JSON nesting a request body may have. Attribute values nest 32 levels at most
+/// (two JSON levels each), but DynamoDB checks a request's members before its values, so a
+/// deeper value must still parse to be refused in that order; deeper than this is refused
+/// before parsing (parsing recurses, and must not exhaust the stack).
+pub const JSON_DEPTH_MAX: usize = 256;
+
+/// Whether the JSON text nests no deeper than `max` (strings skipped; not a validation).
+fn depth_within(body: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Parses a request body. Anything but a JSON object is a SerializationException with no
 /// message, as the service answers.
 pub fn parse_body(body: &[u8]) -> Result<Value> {
-    match serde_json::from_slice::<Value>(body) {
+    if !depth_within(body, JSON_DEPTH_MAX) {
+        return Err(Error::serialization(""));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    // serde_json's own limit (128) is below JSON_DEPTH_MAX, which bounds the depth instead.
+    de.disable_recursion_limit();
+    match serde::Deserialize::deserialize(&mut de).and_then(|v: Value| de.end().map(|()| v)) {
         Ok(v @ Value::Object(_)) => Ok(v),
         _ => Err(Error::serialization("")),
     }
@@ -328,5 +368,29 @@ pub fn reject_legacy(req: &Req<'_>, legacy: &[&str]) -> Result<()> {
             "Tessera does not support the legacy parameter {p} yet; use the expression parameters instead"
         ))),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> Vec<u8> {
+        format!("{{\"a\":{}1{}}}", "[".repeat(levels - 1), "]".repeat(levels - 1)).into_bytes()
+    }
+
+    #[test]
+    fn bodies_parse_up_to_the_depth_bound_and_no_deeper() {
+        assert!(parse_body(&nested(200)).is_ok(), "past serde_json's own 128");
+        assert!(parse_body(&nested(JSON_DEPTH_MAX)).is_ok());
+        let too_deep = parse_body(&nested(JSON_DEPTH_MAX + 1)).unwrap_err();
+        assert_eq!(too_deep.kind, tessera_model::ErrorKind::Serialization);
+        // Brackets inside strings do not count, escaped quotes do not end a string.
+        let mut s = br#"{"a":"\"[[[[[[[[[[[[[[[[[[[[["}"#.to_vec();
+        assert!(depth_within(&s, 2));
+        s.truncate(s.len() - 1);
+        assert!(parse_body(&s).is_err(), "unterminated");
+        assert!(parse_body(b"{} {}").is_err(), "trailing data");
+        assert!(parse_body(b"[]").is_err(), "not an object");
     }
 }
