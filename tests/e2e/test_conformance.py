@@ -242,3 +242,21 @@ def test_json_nested_past_the_parse_bound_is_a_serialization_error(endpoint):
     assert r.json()["__type"].endswith("SerializationException")
     # The server is still up.
     assert raw_post(endpoint, b"{}", target="DynamoDB_20120810.ListTables").status == 200
+
+
+@pytest.mark.parametrize("value,message", [
+    ({"N": ""}, "The parameter cannot be converted to a numeric value"),
+    ({"N": "abc"}, "The parameter cannot be converted to a numeric value: abc"),
+    ({"N": "1e126"}, "Number overflow. Attempting to store a number with magnitude larger than supported range"),
+    ({"N": "1e2147483647"}, "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
+    ({"SS": ["b", "a", "b"]}, INV + "Input collection [b, a, b] contains duplicates."),
+    ({"BS": ["/w==", "AA==", "AA=="]}, INV + "Input collection [/w==, AA==, AA==]of type BS contains duplicates."),
+    ({"NS": ["2", "1", "2"]}, "Input collection contains duplicates"),
+])
+def test_batch_write_values_in_older_wording(endpoint, table, value, message):
+    """BatchWriteItem still words bad values the older way (sets shown as sent)."""
+    assert_error(endpoint, "BatchWriteItem",
+                 {"RequestItems": {table: [{"PutRequest": {"Item": {"pk": {"S": "vl"}, "n": value}}}]}}, message)
+    if "N" not in value:
+        assert_error(endpoint, "BatchWriteItem", {"RequestItems": {table: [{"DeleteRequest": {"Key": {"pk": value}}}]}},
+                     message)

@@ -54,6 +54,81 @@ fn echo_write_items(items: &Map<String, Value>) -> String {
     format!("{{{}}}", tables.collect::<Vec<_>>().join(", "))
 }
 
+/// A BatchWriteItem item or key. Its bad values are reported in the service's older wording,
+/// which BatchWriteItem still uses (see `older_wording`).
+fn write_item(req: &Req<'_>, member: &str) -> Result<Item> {
+    req.item(member).map(Option::unwrap_or_default).map_err(|e| {
+        match req.get(member).and_then(|v| older_wording(v, 0)) {
+            Some(older) if e.kind == tessera_model::ErrorKind::Validation => Error::validation(older),
+            _ => e,
+        }
+    })
+}
+
+/// The older wording of a bad value, for the ones it words differently: duplicate sets shown
+/// as sent (`[b, a, b]`; number sets unnamed), an empty number with no colon, an exponent at the
+/// integer limit as an underflow. None for anything else. `map`: a map of attribute values.
+fn older_wording(map: &Value, depth: usize) -> Option<String> {
+    if depth > tessera_model::limits::NESTING_DEPTH_MAX {
+        return None;
+    }
+    let duplicates = |members: &[Value], same: &dyn Fn(&Value, &Value) -> bool| {
+        members
+            .iter()
+            .enumerate()
+            .any(|(i, m)| members[..i].iter().any(|n| same(m, n)))
+    };
+    let shown = |members: &[Value]| {
+        members
+            .iter()
+            .map(|m| m.as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for value in map.as_object()?.values() {
+        let Some((kind, member)) = value.as_object().and_then(|v| v.iter().next()) else {
+            continue;
+        };
+        let members = member.as_array().map(Vec::as_slice).unwrap_or_default();
+        let found = match kind.as_str() {
+            "N" => match member.as_str() {
+                Some("") => Some(tessera_model::number::MSG_NOT_A_NUMBER.to_string()),
+                Some(n) if exponent_at_integer_limit(n) => Some(tessera_model::number::MSG_UNDERFLOW.to_string()),
+                _ => None,
+            },
+            "SS" if duplicates(members, &|a, b| a == b) => Some(format!(
+                "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
+                shown(members)
+            )),
+            "BS" if duplicates(members, &|a, b| a == b) => Some(format!(
+                "One or more parameter values were invalid: Input collection [{}]of type BS contains duplicates.",
+                shown(members)
+            )),
+            "NS" => {
+                let number = |v: &Value| v.as_str().and_then(|s| tessera_model::Number::parse(s).ok());
+                let same = |a: &Value, b: &Value| number(a).is_some_and(|x| Some(x) == number(b));
+                duplicates(members, &same).then(|| "Input collection contains duplicates".to_string())
+            }
+            "M" => older_wording(member, depth + 1),
+            "L" => members
+                .iter()
+                .find_map(|m| older_wording(&serde_json::json!({ "": m }), depth + 1)),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// `1e2147483647`: an exponent at the limit of a 32-bit integer.
+fn exponent_at_integer_limit(n: &str) -> bool {
+    n.split_once(['e', 'E'])
+        .and_then(|(_, e)| e.trim_start_matches('+').parse::<i64>().ok())
+        .is_some_and(|e| e >= i64::from(i32::MAX))
+}
+
 fn request_items<'a>(req: &Req<'a>, op: &str) -> Result<&'a Map<String, Value>> {
     let items = req.raw_map("RequestItems")?;
     let write = op == "BatchWriteItem";
@@ -228,8 +303,8 @@ pub async fn write<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
             let put = w.obj("PutRequest")?;
             let delete = w.obj("DeleteRequest")?;
             requests.push(match (put, delete) {
-                (Some(p), None) => WriteRequest::Put(p.item("Item")?.unwrap_or_default()),
-                (None, Some(d)) => WriteRequest::Delete(d.item("Key")?.unwrap_or_default()),
+                (Some(p), None) => WriteRequest::Put(write_item(&p, "Item")?),
+                (None, Some(d)) => WriteRequest::Delete(write_item(&d, "Key")?),
                 _ => {
                     return Err(Error::validation(
                         "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
