@@ -17,6 +17,7 @@
 pub mod client;
 mod error;
 mod http;
+mod legacy;
 mod ops;
 mod request;
 

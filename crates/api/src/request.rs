@@ -360,17 +360,6 @@ pub fn mixed_parameters(req: &Req<'_>, legacy: &[&str], expressions: &[&str]) ->
     )))
 }
 
-/// Legacy (pre-expression) parameters are not supported yet; refuse them clearly rather than
-/// ignore them.
-pub fn reject_legacy(req: &Req<'_>, legacy: &[&str]) -> Result<()> {
-    match legacy.iter().find(|p| req.has(p)) {
-        Some(p) => Err(Error::validation(format!(
-            "Tessera does not support the legacy parameter {p} yet; use the expression parameters instead"
-        ))),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

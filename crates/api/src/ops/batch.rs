@@ -6,14 +6,14 @@ use serde_json::{json, Map, Value};
 use tessera_expr::Context;
 use tessera_model::key::{encode_key_value, PrimaryKey};
 use tessera_model::limits::{BATCH_GET_ITEMS_MAX, BATCH_WRITE_ITEMS_MAX, ITEM_BYTES_MAX, REQUEST_BODY_BYTES_MAX};
-use tessera_model::ops::{GetItem, WriteRequest};
+use tessera_model::ops::{GetItem, Placeholders, WriteRequest};
 use tessera_model::table::TableMeta;
 use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
 use super::item::MSG_ITEM_TOO_LARGE;
 use super::table_or_not_found;
-use crate::request::{mixed_parameters, placeholders, reject_legacy, Constraints, Req};
-use crate::Backend;
+use crate::request::{mixed_parameters, placeholders, Constraints, Req};
+use crate::{legacy, Backend};
 
 const MSG_DUPLICATES: &str = "Provided list of item keys contains duplicates";
 
@@ -209,7 +209,6 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
             )));
         }
         mixed_parameters(&table_req, &["AttributesToGet"], &["ProjectionExpression"])?;
-        reject_legacy(&table_req, &["AttributesToGet"])?;
         total += keys.len();
         let keys = keys
             .iter()
@@ -220,11 +219,17 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     if total > BATCH_GET_ITEMS_MAX {
         return Err(Error::validation("Too many items requested for the BatchGetItem call"));
     }
-    let mut tables: Vec<(TableMeta, &TableRequest)> = Vec::new();
+    type Checked<'r, 'a> = (TableMeta, &'r TableRequest<'a>, Placeholders, Option<String>);
+    let mut tables: Vec<Checked> = Vec::new();
     for r in &requests {
-        let p = placeholders(&r.table_req)?;
+        let mut p = placeholders(&r.table_req)?;
+        // The projection: ProjectionExpression, or what AttributesToGet stands for.
+        let projection = match r.table_req.str("ProjectionExpression")? {
+            Some(text) => Some(text.to_string()),
+            None => legacy::attributes_to_get(&r.table_req, &mut legacy::Builder::new(&mut p))?,
+        };
         let mut ctx = Context::new(&p.names, &p.values);
-        if let Some(projection) = r.table_req.str("ProjectionExpression")? {
+        if let Some(projection) = &projection {
             ctx.projection(projection)?;
         }
         ctx.check_unused()?;
@@ -236,14 +241,12 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
                 return Err(Error::validation(MSG_DUPLICATES));
             }
         }
-        tables.push((table, r));
+        tables.push((table, r, p, projection));
     }
     let mut responses = Map::new();
     let mut unprocessed = Map::new();
     let mut bytes = 0usize;
-    for (table, r) in tables {
-        let p = placeholders(&r.table_req)?;
-        let projection = r.table_req.str("ProjectionExpression")?.map(str::to_string);
+    for (table, r, p, projection) in tables {
         let consistent = r.table_req.bool("ConsistentRead")?.unwrap_or(false);
         let mut found = Vec::new();
         let mut left = Vec::new();
@@ -277,11 +280,16 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         if !left.is_empty() {
             let mut spec = json!({});
             spec["Keys"] = Value::Array(left);
-            if let Some(projection) = &projection {
-                spec["ProjectionExpression"] = json!(projection);
-            }
-            if !p.names.is_empty() {
-                spec["ExpressionAttributeNames"] = json!(p.names);
+            // Handed back as asked: the legacy list, or the expression with its names.
+            if let Some(list) = r.table_req.get("AttributesToGet") {
+                spec["AttributesToGet"] = list.clone();
+            } else {
+                if let Some(projection) = &projection {
+                    spec["ProjectionExpression"] = json!(projection);
+                }
+                if !p.names.is_empty() {
+                    spec["ExpressionAttributeNames"] = json!(p.names);
+                }
             }
             unprocessed.insert(table.name.clone(), spec);
         }

@@ -10,10 +10,8 @@ use tessera_model::ops::{
 use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
 use super::{consumed_capacity, table_or_not_found, Answer};
-use crate::request::{
-    enveloped, mixed_parameters, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req,
-};
-use crate::Backend;
+use crate::request::{enveloped, mixed_parameters, placeholders, placeholders_need_expressions, Constraints, Req};
+use crate::{legacy, Backend};
 
 pub const MSG_ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
 /// In the order DynamoDB lists them in its error.
@@ -39,6 +37,7 @@ fn common_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
         "returnItemCollectionMetrics",
         &["SIZE", "NONE"],
     );
+    c.one_of(req.str("ConditionalOperator")?, "conditionalOperator", &["OR", "AND"]);
     Ok(())
 }
 
@@ -60,9 +59,9 @@ fn return_values(req: &Req<'_>) -> Result<ReturnValues> {
         .unwrap_or_default())
 }
 
-fn write_options(req: &Req<'_>, p: Placeholders, rv: ReturnValues) -> Result<WriteOptions> {
+fn write_options(req: &Req<'_>, condition: Option<String>, p: Placeholders, rv: ReturnValues) -> Result<WriteOptions> {
     Ok(WriteOptions {
-        condition: req.str("ConditionExpression")?.map(str::to_string),
+        condition,
         placeholders: p,
         return_values: rv,
         return_old_on_condition_failure: req.str("ReturnValuesOnConditionCheckFailure")? == Some("ALL_OLD"),
@@ -80,16 +79,25 @@ fn write_response(req: &Req<'_>, table: &str, out: WriteOutput) -> Result<Value>
     Ok(body)
 }
 
-/// Parses a write's ConditionExpression (and, for UpdateItem, its UpdateExpression first) and
-/// checks that every placeholder is used.
+/// The write's condition: its ConditionExpression, or what its legacy `Expected` stands for
+/// (over placeholders added to `p`).
+fn condition_text(req: &Req<'_>, p: &mut Placeholders) -> Result<Option<String>> {
+    match req.str("ConditionExpression")? {
+        Some(text) => Ok(Some(text.to_string())),
+        None => legacy::expected(req, &mut legacy::Builder::new(p)),
+    }
+}
+
+/// Parses a write's condition (and, for UpdateItem, its update first) and checks that every
+/// placeholder is used.
 fn check_write_expressions(
-    req: &Req<'_>,
+    condition: Option<&str>,
     p: &Placeholders,
     update: Option<&str>,
 ) -> Result<Option<tessera_expr::Update>> {
     let mut ctx = Context::new(&p.names, &p.values);
     let parsed = update.map(|u| ctx.update(u)).transpose()?;
-    if let Some(condition) = req.str("ConditionExpression")? {
+    if let Some(condition) = condition {
         ctx.condition(ExprKind::Condition, condition)?;
     }
     ctx.check_unused()?;
@@ -98,14 +106,17 @@ fn check_write_expressions(
 
 /// What PutItem and DeleteItem check alike before the table lookup, in DynamoDB's order: the
 /// constraints, the item (or key) named `member`, ReturnValues, placeholders and the condition.
-fn check_put_or_delete(req: &Req<'_>, member: &str, path: &str) -> Result<(Item, ReturnValues, Placeholders)> {
+fn check_put_or_delete(
+    req: &Req<'_>,
+    member: &str,
+    path: &str,
+) -> Result<(Item, ReturnValues, Option<String>, Placeholders)> {
     empty_table_name(req)?;
     let mut c = Constraints::default();
     common_constraints(req, &mut c)?;
     c.not_null(req.has(member), path);
     c.finish()?;
     mixed_parameters(req, &["Expected", "ConditionalOperator"], &["ConditionExpression"]).map_err(enveloped)?;
-    reject_legacy(req, &["Expected", "ConditionalOperator"])?;
     let item = req.item(member).map_err(enveloped)?.unwrap_or_default();
     let rv = return_values(req)?;
     if !matches!(rv, ReturnValues::None | ReturnValues::AllOld) {
@@ -113,21 +124,22 @@ fn check_put_or_delete(req: &Req<'_>, member: &str, path: &str) -> Result<(Item,
             "1 validation error detected: ReturnValues can only be ALL_OLD or NONE",
         ));
     }
-    let p = placeholders(req).map_err(enveloped)?;
+    let mut p = placeholders(req).map_err(enveloped)?;
     placeholders_need_expressions(req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
-    check_write_expressions(req, &p, None).map_err(enveloped)?;
-    Ok((item, rv, p))
+    let condition = condition_text(req, &mut p).map_err(enveloped)?;
+    check_write_expressions(condition.as_deref(), &p, None).map_err(enveloped)?;
+    Ok((item, rv, condition, p))
 }
 
 pub async fn put<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
-    let (item, rv, p) = check_put_or_delete(&req, "Item", "item")?;
+    let (item, rv, condition, p) = check_put_or_delete(&req, "Item", "item")?;
     let name = req.str("TableName")?.unwrap_or_default();
     let table = table_or_not_found(backend, name).await?;
     table.key_schema.item_key(&item)?;
     if item_size(&item) > ITEM_BYTES_MAX {
         return Err(Error::validation(MSG_ITEM_TOO_LARGE));
     }
-    let options = write_options(&req, p, rv)?;
+    let options = write_options(&req, condition, p, rv)?;
     let out = backend
         .put_item(
             &table,
@@ -142,11 +154,11 @@ pub async fn put<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
 }
 
 pub async fn delete<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
-    let (key, rv, p) = check_put_or_delete(&req, "Key", "key")?;
+    let (key, rv, condition, p) = check_put_or_delete(&req, "Key", "key")?;
     let name = req.str("TableName")?.unwrap_or_default();
     let table = table_or_not_found(backend, name).await?;
     table.key_schema.key_from_map(&key)?;
-    let options = write_options(&req, p, rv)?;
+    let options = write_options(&req, condition, p, rv)?;
     let out = backend
         .delete_item(
             &table,
@@ -180,25 +192,28 @@ pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         &["UpdateExpression", "ConditionExpression"],
     )
     .map_err(enveloped)?;
-    reject_legacy(&req, &["AttributeUpdates", "Expected", "ConditionalOperator"])?;
     let key = req.item("Key").map_err(enveloped)?.unwrap_or_default();
     let rv = return_values(&req)?;
-    let p = placeholders(&req).map_err(enveloped)?;
+    let mut p = placeholders(&req).map_err(enveloped)?;
     let users = ["UpdateExpression", "ConditionExpression"];
     placeholders_need_expressions(&req, &users, &users).map_err(enveloped)?;
-    let update_text = req.str("UpdateExpression")?;
-    let update = check_write_expressions(&req, &p, update_text).map_err(enveloped)?;
+    let update_text = match req.str("UpdateExpression")? {
+        Some(text) => Some(text.to_string()),
+        None => legacy::attribute_updates(&req, &mut legacy::Builder::new(&mut p)).map_err(enveloped)?,
+    };
+    let condition = condition_text(&req, &mut p).map_err(enveloped)?;
+    let update = check_write_expressions(condition.as_deref(), &p, update_text.as_deref()).map_err(enveloped)?;
     let name = req.str("TableName")?.unwrap_or_default();
     let table = table_or_not_found(backend, name).await?;
     table.key_schema.key_from_map(&key)?;
     if let Some(u) = &update {
         check_key_attributes(u, &table.key_schema)?;
     }
-    let options = write_options(&req, p, rv)?;
+    let options = write_options(&req, condition, p, rv)?;
     let op = UpdateItem {
         table: table.name.clone(),
         key,
-        update: update_text.map(str::to_string),
+        update: update_text,
         options,
     };
     let out = backend.update_item(&table, op).await?;
@@ -215,14 +230,17 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Answer> {
         &["INDEXES", "TOTAL", "NONE"],
     );
     c.finish()?;
-    reject_legacy(&req, &["AttributesToGet"])?;
+    mixed_parameters(&req, &["AttributesToGet"], &["ProjectionExpression"])?;
     let key = req.item("Key")?.unwrap_or_default();
     let consistent = req.bool("ConsistentRead")?.unwrap_or(false);
-    let p = placeholders(&req)?;
+    let mut p = placeholders(&req)?;
     placeholders_need_expressions(&req, &["ProjectionExpression"], &[])?;
-    let projection = req.str("ProjectionExpression")?;
+    let projection = match req.str("ProjectionExpression")? {
+        Some(text) => Some(text.to_string()),
+        None => legacy::attributes_to_get(&req, &mut legacy::Builder::new(&mut p))?,
+    };
     let mut ctx = Context::new(&p.names, &p.values);
-    if let Some(text) = projection {
+    if let Some(text) = &projection {
         ctx.projection(text)?;
     }
     ctx.check_unused()?;
@@ -232,7 +250,7 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Answer> {
     let op = GetItem {
         table: table.name.clone(),
         key,
-        projection: projection.map(str::to_string),
+        projection,
         placeholders: p,
         consistent,
     };

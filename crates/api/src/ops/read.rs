@@ -7,8 +7,8 @@ use tessera_model::table::TableMeta;
 use tessera_model::{item_to_json, Error, Item, Result};
 
 use super::{consumed_capacity, table_or_not_found};
-use crate::request::{mixed_parameters, placeholders, placeholders_need_expressions, reject_legacy, Constraints, Req};
-use crate::Backend;
+use crate::request::{mixed_parameters, placeholders, placeholders_need_expressions, Constraints, Req};
+use crate::{legacy, Backend};
 
 /// In the order DynamoDB lists them in its error.
 const SELECT: [&str; 4] = [
@@ -20,8 +20,7 @@ const SELECT: [&str; 4] = [
 
 /// The Select asked for, checked against the projection; without one, DynamoDB picks
 /// SPECIFIC_ATTRIBUTES when there is a projection and ALL_ATTRIBUTES otherwise.
-fn select(req: &Req<'_>) -> Result<Select> {
-    let projection = req.str("ProjectionExpression")?;
+fn select(req: &Req<'_>, projection: Option<&str>) -> Result<Select> {
     let explicit = match req.str("Select")? {
         Some("COUNT") => Select::Count,
         Some("SPECIFIC_ATTRIBUTES") => Select::SpecificAttributes,
@@ -47,6 +46,7 @@ fn read_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
         "returnConsumedCapacity",
         &["INDEXES", "TOTAL", "NONE"],
     );
+    c.one_of(req.str("ConditionalOperator")?, "conditionalOperator", &["OR", "AND"]);
     Ok(())
 }
 
@@ -104,48 +104,69 @@ fn page_response(req: &Req<'_>, table: &str, sel: Select, page: Page) -> Result<
     Ok(body)
 }
 
-fn check_filter_and_projection(ctx: &mut Context<'_>, req: &Req<'_>) -> Result<()> {
-    if let Some(filter) = req.str("FilterExpression")? {
+fn check_filter_and_projection(ctx: &mut Context<'_>, filter: Option<&str>, projection: Option<&str>) -> Result<()> {
+    if let Some(filter) = filter {
         ctx.condition(ExprKind::Filter, filter)?;
     }
-    if let Some(projection) = req.str("ProjectionExpression")? {
+    if let Some(projection) = projection {
         ctx.projection(projection)?;
     }
     Ok(())
+}
+
+/// The filter and projection of a read: its expressions, or what its legacy `filter_member`
+/// (QueryFilter / ScanFilter) and AttributesToGet stand for, over placeholders added to `p`.
+fn filter_and_projection(
+    req: &Req<'_>,
+    filter_member: &str,
+    p: &mut Placeholders,
+) -> Result<(Option<String>, Option<String>)> {
+    let mut b = legacy::Builder::new(p);
+    let filter = match req.str("FilterExpression")? {
+        Some(text) => Some(text.to_string()),
+        None => legacy::filter(req, filter_member, &mut b)?,
+    };
+    let projection = match req.str("ProjectionExpression")? {
+        Some(text) => Some(text.to_string()),
+        None => legacy::attributes_to_get(req, &mut b)?,
+    };
+    Ok((filter, projection))
 }
 
 pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let mut c = Constraints::default();
     read_constraints(&req, &mut c)?;
     c.finish()?;
-    let legacy = ["KeyConditions", "QueryFilter", "AttributesToGet", "ConditionalOperator"];
     mixed_parameters(
         &req,
-        &legacy,
+        &["KeyConditions", "QueryFilter", "AttributesToGet", "ConditionalOperator"],
         &["KeyConditionExpression", "FilterExpression", "ProjectionExpression"],
     )?;
-    reject_legacy(&req, &legacy)?;
-    let key_condition = req.str("KeyConditionExpression")?.ok_or_else(|| {
-        Error::validation(
+    if !req.has("KeyConditionExpression") && !req.has("KeyConditions") {
+        return Err(Error::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-        )
-    })?;
-    let p: Placeholders = placeholders(&req)?;
+        ));
+    }
+    let mut p: Placeholders = placeholders(&req)?;
     let users = ["KeyConditionExpression", "FilterExpression", "ProjectionExpression"];
     placeholders_need_expressions(&req, &users, &users[..2])?;
-    let sel = select(&req)?;
-    let projection = req.str("ProjectionExpression")?;
+    let key_condition = match req.str("KeyConditionExpression")? {
+        Some(text) => text.to_string(),
+        None => legacy::key_conditions(&req, &mut legacy::Builder::new(&mut p))?.unwrap_or_default(),
+    };
+    let (filter, projection) = filter_and_projection(&req, "QueryFilter", &mut p)?;
+    let sel = select(&req, projection.as_deref())?;
     let table = table_for_read(backend, &req).await?;
     let mut ctx = Context::new(&p.names, &p.values);
-    ctx.key_condition(key_condition, &table.key_schema)?;
-    check_filter_and_projection(&mut ctx, &req)?;
+    ctx.key_condition(&key_condition, &table.key_schema)?;
+    check_filter_and_projection(&mut ctx, filter.as_deref(), projection.as_deref())?;
     ctx.check_unused()?;
     let op = Query {
         table: table.name.clone(),
         index: None,
-        key_condition: key_condition.to_string(),
-        filter: req.str("FilterExpression")?.map(str::to_string),
-        projection: projection.map(str::to_string),
+        key_condition,
+        filter,
+        projection,
         placeholders: p,
         select: sel,
         limit: req.int("Limit")?.map(|l| l as usize),
@@ -166,9 +187,11 @@ pub async fn scan<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     c.member_at_least(total, "TotalSegments", 1);
     c.member_at_most(total, "TotalSegments", 1_000_000);
     c.finish()?;
-    let legacy = ["ScanFilter", "AttributesToGet", "ConditionalOperator"];
-    mixed_parameters(&req, &legacy, &["FilterExpression", "ProjectionExpression"])?;
-    reject_legacy(&req, &legacy)?;
+    mixed_parameters(
+        &req,
+        &["ScanFilter", "AttributesToGet", "ConditionalOperator"],
+        &["FilterExpression", "ProjectionExpression"],
+    )?;
     let segment = match (segment, total) {
         (None, None) => None,
         (Some(_), None) => {
@@ -188,20 +211,20 @@ pub async fn scan<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         }
         (Some(s), Some(t)) => Some((s as u32, t as u32)),
     };
-    let p = placeholders(&req)?;
+    let mut p = placeholders(&req)?;
     let users = ["FilterExpression", "ProjectionExpression"];
     placeholders_need_expressions(&req, &users, &users[..1])?;
-    let sel = select(&req)?;
-    let projection = req.str("ProjectionExpression")?;
+    let (filter, projection) = filter_and_projection(&req, "ScanFilter", &mut p)?;
+    let sel = select(&req, projection.as_deref())?;
     let mut ctx = Context::new(&p.names, &p.values);
-    check_filter_and_projection(&mut ctx, &req)?;
+    check_filter_and_projection(&mut ctx, filter.as_deref(), projection.as_deref())?;
     ctx.check_unused()?;
     let table = table_for_read(backend, &req).await?;
     let op = Scan {
         table: table.name.clone(),
         index: None,
-        filter: req.str("FilterExpression")?.map(str::to_string),
-        projection: projection.map(str::to_string),
+        filter,
+        projection,
         placeholders: p,
         select: sel,
         limit: req.int("Limit")?.map(|l| l as usize),
