@@ -260,3 +260,40 @@ def test_batch_write_values_in_older_wording(endpoint, table, value, message):
     if "N" not in value:
         assert_error(endpoint, "BatchWriteItem", {"RequestItems": {table: [{"DeleteRequest": {"Key": {"pk": value}}}]}},
                      message)
+
+
+def test_query_checks_its_key_condition_before_the_table(endpoint):
+    """An operand of the wrong type is a ValidationException even when the table is absent."""
+    kind, message = error(endpoint, "Query", {"TableName": "vo_query_kce_missing",
+                                              "KeyConditionExpression": "pk = :p AND begins_with(sk, :n)",
+                                              "ExpressionAttributeValues": {":p": {"S": "q"}, ":n": {"N": "1"}}})
+    assert kind == VE
+    assert "Incorrect operand type for operator or function; operator or function: begins_with, operand type: N" in message
+
+
+def test_query_bad_conditional_operator_is_reported_first(endpoint):
+    assert_error(endpoint, "Query", {"TableName": "vo_query_xor",
+                                     "KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+                                     "QueryFilter": {"b": {"ComparisonOperator": "NULL"}, "c": {"ComparisonOperator": "NULL"}},
+                                     "ConditionalOperator": "XOR", "Select": "BOGUS"},
+                 "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]")
+
+
+def test_batch_get_kinds_of_projection_do_not_mix_across_tables(endpoint, table, ctable):
+    kind, _ = error(endpoint, "BatchGetItem", {"RequestItems": {
+        table: {"Keys": [{"pk": {"S": "a"}}], "ProjectionExpression": "pk"},
+        ctable: {"Keys": [{"pk": {"S": "b"}, "sk": {"S": "z"}}], "AttributesToGet": ["pk"]}}})
+    assert kind == VE
+
+
+def test_delete_item_return_values_other_than_all_old_is_bare(endpoint, table):
+    assert_error(endpoint, "DeleteItem", {"TableName": table, "Key": {"pk": {"S": "a"}}, "ReturnValues": "UPDATED_NEW"},
+                 "ReturnValues can only be ALL_OLD or NONE")
+
+
+def test_create_table_with_one_attribute_as_both_keys(endpoint):
+    kind, message = error(endpoint, "CreateTable", {
+        "TableName": "vo_dupkey", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "pk", "KeyType": "RANGE"}]})
+    assert kind == VE and "Invalid KeySchema" in message

@@ -148,9 +148,11 @@ pub fn expected(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<String>> {
                 }
                 comparison(b, attribute, op, args)?
             }
-            (None, _) if list.is_some() => return Err(Error::validation(format!(
+            (None, _) if list.is_some() => {
+                return Err(Error::validation(format!(
                 "{INVALID}: AttributeValueList can only be used with a ComparisonOperator for Attribute: {attribute}"
-            ))),
+            )))
+            }
             (None, Some(false)) => match value {
                 Some(_) => {
                     return Err(Error::validation(format!(

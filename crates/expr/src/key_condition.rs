@@ -165,13 +165,17 @@ impl Context<'_> {
         Ok(Leaf { name, condition })
     }
 
-    /// Parses and checks a KeyConditionExpression against the key schema of the table or
-    /// index being queried.
-    pub fn key_condition(&mut self, text: &str, schema: &KeySchema) -> Result<KeyCondition> {
+    /// The checks of a KeyConditionExpression that need no key schema (syntax, operators,
+    /// operand types, placeholders, one condition per key), which DynamoDB makes before it
+    /// looks the table up.
+    pub fn key_condition_unresolved(&mut self, text: &str) -> Result<()> {
+        self.key_condition_leaves(text).map(|_| ())
+    }
+
+    fn key_condition_leaves(&mut self, text: &str) -> Result<Vec<Leaf>> {
         let node = self.condition_tree(ExprKind::KeyCondition, text)?;
         let mut leaves = Vec::new();
         flatten_and(&node, &mut leaves);
-        let key_count = 1 + usize::from(schema.sort.is_some());
         let mut resolved: Vec<Leaf> = Vec::with_capacity(leaves.len());
         for leaf in leaves {
             let leaf = self.leaf(leaf)?;
@@ -182,6 +186,14 @@ impl Context<'_> {
             }
             resolved.push(leaf);
         }
+        Ok(resolved)
+    }
+
+    /// Parses and checks a KeyConditionExpression against the key schema of the table or
+    /// index being queried.
+    pub fn key_condition(&mut self, text: &str, schema: &KeySchema) -> Result<KeyCondition> {
+        let mut resolved = self.key_condition_leaves(text)?;
+        let key_count = 1 + usize::from(schema.sort.is_some());
         if resolved.len() > key_count {
             return Err(Error::validation(format!(
                 "The number of query conditions ({}) exceeds the number of key attributes defined in the schema ({key_count})",

@@ -219,6 +219,13 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     if total > BATCH_GET_ITEMS_MAX {
         return Err(Error::validation("Too many items requested for the BatchGetItem call"));
     }
+    // One request uses one kind of parameter, across its tables too.
+    let uses = |member: &str| requests.iter().any(|r| r.table_req.has(member));
+    if uses("AttributesToGet") && uses("ProjectionExpression") {
+        return Err(Error::validation(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
+        ));
+    }
     type Checked<'r, 'a> = (TableMeta, &'r TableRequest<'a>, Placeholders, Option<String>);
     let mut tables: Vec<Checked> = Vec::new();
     for r in &requests {

@@ -120,9 +120,13 @@ fn check_put_or_delete(
     let item = req.item(member).map_err(enveloped)?.unwrap_or_default();
     let rv = return_values(req)?;
     if !matches!(rv, ReturnValues::None | ReturnValues::AllOld) {
-        return Err(Error::validation(
-            "1 validation error detected: ReturnValues can only be ALL_OLD or NONE",
-        ));
+        // PutItem envelopes this one; DeleteItem does not.
+        let message = "ReturnValues can only be ALL_OLD or NONE";
+        return Err(Error::validation(if member == "Item" {
+            format!("1 validation error detected: {message}")
+        } else {
+            message.to_string()
+        }));
     }
     let mut p = placeholders(req).map_err(enveloped)?;
     placeholders_need_expressions(req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;

@@ -134,6 +134,13 @@ fn filter_and_projection(
 }
 
 pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
+    // DynamoDB's newer validation has reached Query's ConditionalOperator: a bad one is
+    // reported first and alone, in these words.
+    if req.str("ConditionalOperator")?.is_some_and(|o| o != "AND" && o != "OR") {
+        return Err(Error::validation(
+            "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]",
+        ));
+    }
     let mut c = Constraints::default();
     read_constraints(&req, &mut c)?;
     c.finish()?;
@@ -156,6 +163,7 @@ pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     };
     let (filter, projection) = filter_and_projection(&req, "QueryFilter", &mut p)?;
     let sel = select(&req, projection.as_deref())?;
+    Context::new(&p.names, &p.values).key_condition_unresolved(&key_condition)?;
     let table = table_for_read(backend, &req).await?;
     let mut ctx = Context::new(&p.names, &p.values);
     ctx.key_condition(&key_condition, &table.key_schema)?;

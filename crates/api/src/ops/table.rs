@@ -189,7 +189,7 @@ pub async fn create<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         }
         if keys[0].0 == keys[1].0 {
             return Err(Error::validation(
-                "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+                "Invalid KeySchema: Some index key attribute have no definition",
             ));
         }
     }
