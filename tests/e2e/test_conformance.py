@@ -297,3 +297,34 @@ def test_create_table_with_one_attribute_as_both_keys(endpoint):
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "pk", "KeyType": "RANGE"}]})
     assert kind == VE and "Invalid KeySchema" in message
+
+
+UPDATE_TOO_LARGE = "Item size to update has exceeded the maximum allowed size"
+
+
+def test_update_item_charges_the_statement_not_only_the_finished_item(ddb, endpoint, table):
+    """UpdateItem refuses when what the statement writes plus its clause costs passes
+    409,600 bytes: `SET b = :pad` costs 3 + 19 + 1 + the value, so at a one-byte key the
+    ceiling sits 19 bytes under the item limit (the finished item is then 409,581 bytes)."""
+    ceiling_pad = 409_600 - 23
+
+    def update(key, pad, **extra):
+        return call(endpoint, "UpdateItem", {"TableName": table, "Key": {"pk": {"S": key}},
+                                             "UpdateExpression": "SET b = :pad",
+                                             "ExpressionAttributeValues": {":pad": {"S": "x" * pad}}, **extra})
+
+    assert update("K", ceiling_pad)[0] == 200
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "K"}}, ConsistentRead=True)["Item"]
+    assert len(item["b"]["S"]) == ceiling_pad
+    assert error(endpoint, "UpdateItem", {"TableName": table, "Key": {"pk": {"S": "L"}}, "UpdateExpression": "SET b = :pad",
+                                          "ExpressionAttributeValues": {":pad": {"S": "x" * (ceiling_pad + 1)}}}) == \
+        (VE, UPDATE_TOO_LARGE)
+    # Checked before the condition, which would fail here.
+    status, out = update("L", ceiling_pad + 1, ConditionExpression="attribute_exists(nope)")
+    assert (status, out["message"]) == (400, UPDATE_TOO_LARGE)
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "L"}}, ConsistentRead=True)
+    # The legacy AttributeUpdates sizes the finished item only: 409,600 exactly is stored.
+    legacy_pad = 409_600 - len("pk") - len("M") - len("b")
+    status, _ = call(endpoint, "UpdateItem", {"TableName": table, "Key": {"pk": {"S": "M"}},
+                                              "AttributeUpdates": {"b": {"Action": "PUT", "Value": {"S": "x" * legacy_pad}}}})
+    assert status == 200

@@ -47,4 +47,6 @@ pub use key_condition::{KeyCondition, SortCondition};
 pub use parser::NESTING_MAX;
 pub use projection::project;
 pub use reserved::is_reserved;
-pub use update::{apply_update, check_key_attributes, MSG_INVALID_PATH, MSG_MISSING_OPERAND, MSG_WRONG_TYPE};
+pub use update::{
+    apply_update, check_key_attributes, statement_charge, MSG_INVALID_PATH, MSG_MISSING_OPERAND, MSG_WRONG_TYPE,
+};

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use tessera_expr::{check_key_attributes, Context, ExprKind};
+use tessera_expr::{check_key_attributes, statement_charge, Context, ExprKind};
 use tessera_model::limits::ITEM_BYTES_MAX;
 use tessera_model::ops::{
     DeleteItem, GetItem, Placeholders, PutItem, ReturnValues, UpdateItem, WriteOptions, WriteOutput,
@@ -14,6 +14,7 @@ use crate::request::{enveloped, mixed_parameters, placeholders, placeholders_nee
 use crate::{legacy, Backend};
 
 pub const MSG_ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
+const MSG_UPDATE_TOO_LARGE: &str = "Item size to update has exceeded the maximum allowed size";
 /// In the order DynamoDB lists them in its error.
 const RETURN_VALUES: [&str; 5] = ["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
 
@@ -212,6 +213,11 @@ pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     table.key_schema.key_from_map(&key)?;
     if let Some(u) = &update {
         check_key_attributes(u, &table.key_schema)?;
+        // An UpdateExpression is also charged for what it writes (legacy AttributeUpdates
+        // are not): checked before the condition, whatever the stored item holds.
+        if req.has("UpdateExpression") && statement_charge(u) > ITEM_BYTES_MAX {
+            return Err(Error::validation(MSG_UPDATE_TOO_LARGE));
+        }
     }
     let options = write_options(&req, condition, p, rv)?;
     let op = UpdateItem {
