@@ -328,3 +328,18 @@ def test_update_item_charges_the_statement_not_only_the_finished_item(ddb, endpo
     status, _ = call(endpoint, "UpdateItem", {"TableName": table, "Key": {"pk": {"S": "M"}},
                                               "AttributeUpdates": {"b": {"Action": "PUT", "Value": {"S": "x" * legacy_pad}}}})
     assert status == 200
+
+
+def test_sets_come_back_in_dynamodb_order(ddb, table):
+    """Strings and binaries bytewise, numbers by value, however they were written
+    (tests/tier1/updateItem/basic.test.ts: ADD '' onto ['a'] reads back ['', 'a'])."""
+    ddb.put_item(TableName=table, Item={"pk": {"S": "sets"}, "ss": {"SS": ["b", "a", "B"]},
+                                        "ns": {"NS": ["10", "2", "-1", "2.5"]}, "bs": {"BS": [b"\x02", b"\x01\xff", b"\x01"]},
+                                        "tags": {"SS": ["a"]}})
+    ddb.update_item(TableName=table, Key={"pk": {"S": "sets"}}, UpdateExpression="ADD tags :v",
+                    ExpressionAttributeValues={":v": {"SS": [""]}})
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "sets"}}, ConsistentRead=True)["Item"]
+    assert item["ss"]["SS"] == ["B", "a", "b"]
+    assert item["ns"]["NS"] == ["-1", "2", "2.5", "10"]
+    assert item["bs"]["BS"] == [b"\x01", b"\x01\xff", b"\x02"]
+    assert item["tags"]["SS"] == ["", "a"]

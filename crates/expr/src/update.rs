@@ -163,13 +163,14 @@ fn remove_path(item: &mut Item, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn union<T: PartialEq + Clone>(mut a: Vec<T>, b: &[T]) -> Vec<T> {
+/// The union, in set order (see `tessera_model::value::in_set_order`).
+fn union<T: Ord + Clone>(mut a: Vec<T>, b: &[T]) -> Vec<T> {
     for x in b {
         if !a.contains(x) {
             a.push(x.clone());
         }
     }
-    a
+    tessera_model::value::in_set_order(a)
 }
 
 fn difference<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {

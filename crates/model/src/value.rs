@@ -253,7 +253,7 @@ fn decode(value: &Value, depth: usize) -> Result<AttributeValue> {
         "SS" => {
             let v = shape::list(member)?.iter().map(text).collect::<Result<Vec<_>>>()?;
             check_string_set(&v)?;
-            AttributeValue::Ss(v)
+            AttributeValue::Ss(in_set_order(v))
         }
         "NS" => {
             let v = shape::list(member)?
@@ -261,7 +261,7 @@ fn decode(value: &Value, depth: usize) -> Result<AttributeValue> {
                 .map(|s| Number::parse(shape::string(s)?))
                 .collect::<Result<Vec<_>>>()?;
             check_number_set(&v)?;
-            AttributeValue::Ns(v)
+            AttributeValue::Ns(in_set_order(v))
         }
         "BS" => {
             let v = shape::list(member)?
@@ -269,7 +269,7 @@ fn decode(value: &Value, depth: usize) -> Result<AttributeValue> {
                 .map(shape::blob)
                 .collect::<Result<Vec<_>>>()?;
             check_binary_set(&v)?;
-            AttributeValue::Bs(v)
+            AttributeValue::Bs(in_set_order(v))
         }
         "L" => AttributeValue::L(
             shape::list(member)?
@@ -307,6 +307,23 @@ fn duplicate_rendering<T: Ord + Clone>(members: &[T], show: impl Fn(&T) -> Strin
 }
 
 const MSG_INVALID: &str = "One or more parameter values were invalid";
+
+/// A set's members in DynamoDB's order, the order it answers them in: strings and binaries
+/// bytewise, numbers by value.
+pub fn in_set_order<T: Ord>(mut members: Vec<T>) -> Vec<T> {
+    members.sort();
+    members
+}
+
+/// A set as answered: in set order (sets written before they were kept sorted are sorted on
+/// the way out; a sorted one is not copied).
+fn set_view<T: Ord + Clone>(members: &[T]) -> std::borrow::Cow<'_, [T]> {
+    if members.is_sorted() {
+        std::borrow::Cow::Borrowed(members)
+    } else {
+        std::borrow::Cow::Owned(in_set_order(members.to_vec()))
+    }
+}
 
 pub fn check_string_set(members: &[String]) -> Result<()> {
     if members.is_empty() {
@@ -366,9 +383,9 @@ impl serde::Serialize for AttributeValue {
             AttributeValue::Null => map.serialize_entry("NULL", &true)?,
             AttributeValue::M(m) => map.serialize_entry("M", m)?,
             AttributeValue::L(l) => map.serialize_entry("L", l)?,
-            AttributeValue::Ss(v) => map.serialize_entry("SS", v)?,
-            AttributeValue::Ns(v) => map.serialize_entry("NS", &NumberStrings(v))?,
-            AttributeValue::Bs(v) => map.serialize_entry("BS", &Base64Strings(v))?,
+            AttributeValue::Ss(v) => map.serialize_entry("SS", &*set_view(v))?,
+            AttributeValue::Ns(v) => map.serialize_entry("NS", &NumberStrings(&set_view(v)))?,
+            AttributeValue::Bs(v) => map.serialize_entry("BS", &Base64Strings(&set_view(v)))?,
         }
         map.end()
     }
