@@ -418,6 +418,19 @@ def raw_post(endpoint: str, body: bytes, target: str | None = "DynamoDB_20120810
         return RawResponse(e.code, e.headers, e.read())
 
 
+def post_op(endpoint: str, op: str, body: dict):
+    """An operation's request as raw JSON (no client-side validation); its (status, JSON)."""
+    r = raw_post(endpoint, json.dumps(body).encode(), target=f"DynamoDB_20120810.{op}")
+    return r.status, r.json()
+
+
+def op_error(endpoint: str, op: str, body: dict) -> tuple[str, str]:
+    """(error type, message) of an operation that must fail with HTTP 400."""
+    status, out = post_op(endpoint, op, body)
+    assert status == 400, f"{op} {body}: expected an error, got {status} {out}"
+    return out["__type"].rsplit("#", 1)[-1], out.get("message", out.get("Message"))
+
+
 # --- AWS CLI ------------------------------------------------------------------------------------
 
 def aws_cli_path() -> str:

@@ -5,11 +5,10 @@ raw JSON, so no client-side validation gets in the way."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from e2e_helpers import raw_post
+from e2e_helpers import op_error as error, post_op as call, raw_post
 
 VE = "ValidationException"
 ENV = "1 validation error detected: "
@@ -19,17 +18,6 @@ RCC_BOGUS = ("Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constr
 MAP_KEYS = ("Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must "
             "have length greater than or equal to 3, Member must satisfy regular expression pattern: "
             "[a-zA-Z0-9_.-]+]")
-
-
-def call(endpoint: str, op: str, body: dict):
-    r = raw_post(endpoint, json.dumps(body).encode(), target=f"DynamoDB_20120810.{op}")
-    return r.status, r.json()
-
-
-def error(endpoint: str, op: str, body: dict) -> tuple[str, str]:
-    status, out = call(endpoint, op, body)
-    assert status == 400, f"{op} {body}: expected an error, got {status} {out}"
-    return out["__type"].rsplit("#", 1)[-1], out.get("message", out.get("Message"))
 
 
 def assert_error(endpoint: str, op: str, body: dict, message: str, kind: str = VE):

@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from e2e_helpers import expect_error, raw_post
+from e2e_helpers import expect_error, op_error as error, post_op as call, raw_post
 
 CCF = "ConditionalCheckFailedException"
 CCF_MSG = "The conditional request failed"
@@ -53,17 +53,6 @@ def norm(av):
 def get(ddb, table, key):
     """The stored item (strongly consistent), or None."""
     return ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-
-
-def call(endpoint: str, op: str, body: dict):
-    r = raw_post(endpoint, json.dumps(body).encode(), target=f"DynamoDB_20120810.{op}")
-    return r.status, r.json()
-
-
-def error(endpoint: str, op: str, body: dict) -> tuple[str, str]:
-    status, out = call(endpoint, op, body)
-    assert status == 400, f"{op} {body}: expected an error, got {status} {out}"
-    return out["__type"].rsplit("#", 1)[-1], out.get("message", out.get("Message"))
 
 
 @pytest.fixture
@@ -733,3 +722,54 @@ def test_update_item_xor_conditional_operator_joined_with_missing_key(endpoint):
     assert got == (VE, "2 validation errors detected: Value 'XOR' at 'conditionalOperator' failed to satisfy "
                        "constraint: Member must satisfy enum value set: [OR, AND]; Value null at 'key' failed to "
                        "satisfy constraint: Member must not be null")
+
+
+# --- edges found in review -------------------------------------------------------------------
+
+def test_empty_legacy_maps_mean_no_condition(ddb, endpoint, table):
+    """An empty Expected, ScanFilter or QueryFilter is no condition at all, as in DynamoDB."""
+    ddb.put_item(TableName=table, Item={"pk": S("e")}, Expected={})
+    assert get(ddb, table, {"pk": S("e")}) is not None
+    out = ddb.scan(TableName=table, ScanFilter={}, ConsistentRead=True)
+    assert out["Count"] == 1
+    out = ddb.query(TableName=table, KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("e")]}},
+                    QueryFilter={}, ConsistentRead=True)
+    assert out["Count"] == 1
+
+
+def test_wide_attribute_updates_are_not_held_to_expression_limits(ddb, table):
+    """300 AttributeUpdates (and as many AttributesToGet) would be over 4 KB as expression
+    text; the legacy parameters have no such limit."""
+    updates = {f"attribute_{i:03}": {"Action": "PUT", "Value": S("x")} for i in range(300)}
+    ddb.update_item(TableName=table, Key={"pk": S("wide")}, AttributeUpdates=updates)
+    item = ddb.get_item(TableName=table, Key={"pk": S("wide")}, AttributesToGet=list(updates), ConsistentRead=True)["Item"]
+    assert len(item) == 300
+
+
+def test_key_conditions_hold_one_or_two_conditions(endpoint, ntable):
+    conditions = {name: {"ComparisonOperator": "EQ", "AttributeValueList": [value]}
+                  for name, value in (("pk", S("p")), ("sk", N(1)), ("v", S("v1")))}
+    assert error(endpoint, "Query", {"TableName": ntable, "KeyConditions": conditions}) == \
+        (VE, "Conditions can be of length 1 or 2 only")
+
+
+def test_legacy_odd_requests(endpoint, table):
+    # A placeholder map with AttributesToGet in a BatchGetItem, as in GetItem.
+    assert error(endpoint, "BatchGetItem", {"RequestItems": {table: {
+        "Keys": [{"pk": S("a")}], "AttributesToGet": ["a"], "ExpressionAttributeNames": {"#n": "a"}}}}) == \
+        (VE, "ExpressionAttributeNames can only be specified when using expressions")
+    # An unknown Action is reported as such, with or without a Value.
+    kind, message = error(endpoint, "UpdateItem", {"TableName": table, "Key": {"pk": S("a")},
+                                                   "AttributeUpdates": {"a": {"Action": "FOO"}}})
+    assert kind == VE and "Member must satisfy enum value set: [ADD, PUT, DELETE]" in message
+    # Select names the member the projection came in.
+    assert error(endpoint, "Scan", {"TableName": table, "Select": "COUNT", "AttributesToGet": ["a"]}) == \
+        (VE, INV + "Cannot specify the AttributesToGet when choosing to get only the Count")
+
+
+def test_batch_write_older_wording_names_the_failing_value(endpoint, table):
+    """The value that fails first is the one reported, in the older wording only when it has
+    one: a bad number ahead of a duplicate set reports the number."""
+    assert error(endpoint, "BatchWriteItem", {"RequestItems": {table: [{"PutRequest": {"Item": {
+        "pk": S("o"), "a": {"N": "x"}, "b": {"SS": ["q", "q"]}}}}]}}) == \
+        (VE, "The parameter cannot be converted to a numeric value: x")

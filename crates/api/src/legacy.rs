@@ -118,6 +118,9 @@ pub fn expected(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<String>> {
         return Ok(None);
     };
     let join = joiner(req, expected.len())?;
+    if expected.is_empty() {
+        return Ok(None);
+    }
     let mut parts = Vec::with_capacity(expected.len());
     for (attribute, spec) in expected {
         let spec = Req::new(spec)?;
@@ -186,6 +189,9 @@ pub fn filter(req: &Req<'_>, member: &str, b: &mut Builder<'_>) -> Result<Option
         return Ok(None);
     };
     let join = joiner(req, filter.len())?;
+    if filter.is_empty() {
+        return Ok(None);
+    }
     let mut parts = Vec::with_capacity(filter.len());
     for (attribute, spec) in filter {
         let spec = Req::new(spec)?;
@@ -222,7 +228,7 @@ pub fn key_conditions(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<Strin
         let args = values(spec.get("AttributeValueList"))?;
         parts.push(comparison(b, attribute, op, args)?);
     }
-    if parts.is_empty() {
+    if parts.is_empty() || parts.len() > 2 {
         return Err(Error::validation("Conditions can be of length 1 or 2 only"));
     }
     Ok(Some(parts.join(" AND ")))
@@ -261,8 +267,13 @@ pub fn attribute_updates(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<St
     let (mut set, mut remove, mut add, mut delete) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (attribute, spec) in updates {
         let spec = Req::new(spec)?;
-        let value = spec.get("Value").map(AttributeValue::from_json).transpose()?;
         let action = spec.str("Action")?.unwrap_or("PUT");
+        if !matches!(action, "ADD" | "PUT" | "DELETE") {
+            return Err(Error::validation(format!(
+                "1 validation error detected: Value '{action}' at 'attributeUpdates.{attribute}.member.action' failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
+            )));
+        }
+        let value = spec.get("Value").map(AttributeValue::from_json).transpose()?;
         let name = b.name(attribute);
         match (action, value) {
             ("DELETE", None) => remove.push(name),
@@ -280,7 +291,10 @@ pub fn attribute_updates(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<St
                 let v = b.value(v);
                 set.push(format!("{name} = list_append(if_not_exists({name}, {empty}), {v})"));
             }
-            ("ADD", Some(v)) if matches!(v, AttributeValue::N(_)) || matches!(v.value_type(), ValueType::Ss | ValueType::Ns | ValueType::Bs) => {
+            ("ADD", Some(v))
+                if matches!(v, AttributeValue::N(_))
+                    || matches!(v.value_type(), ValueType::Ss | ValueType::Ns | ValueType::Bs) =>
+            {
                 let v = b.value(v);
                 add.push(format!("{name} {v}"));
             }
@@ -288,15 +302,10 @@ pub fn attribute_updates(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<St
                 let v = b.value(v);
                 delete.push(format!("{name} {v}"));
             }
-            ("ADD" | "DELETE", Some(v)) => {
+            (_, Some(v)) => {
                 return Err(Error::validation(format!(
                     "{INVALID}: {action} action is not supported for the type {}",
                     v.value_type().descriptor()
-                )))
-            }
-            (other, Some(_)) => {
-                return Err(Error::validation(format!(
-                    "1 validation error detected: Value '{other}' at 'attributeUpdates.{attribute}.member.action' failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
                 )))
             }
         }

@@ -292,7 +292,9 @@ impl DaxBackend {
     }
 
     fn project(item: &Item, projection: &str, placeholders: &Placeholders) -> Result<Item> {
-        let paths = Context::new(&placeholders.names, &placeholders.values).projection(projection)?;
+        let paths = Context::new(&placeholders.names, &placeholders.values)
+            .trusted()
+            .projection(projection)?;
         Ok(project(item, &paths))
     }
 

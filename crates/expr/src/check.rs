@@ -60,6 +60,8 @@ pub struct Context<'a> {
     values: &'a BTreeMap<String, AttributeValue>,
     used_names: BTreeSet<String>,
     used_values: BTreeSet<String>,
+    /// Whether update and projection texts are held to DynamoDB's size limits (see `trusted`).
+    limits: bool,
 }
 
 /// Builds `Invalid <Param>: <message>`.
@@ -235,7 +237,18 @@ impl<'a> Context<'a> {
             values,
             used_names: BTreeSet::new(),
             used_values: BTreeSet::new(),
+            limits: true,
         }
+    }
+
+    /// A context that does not hold UpdateExpressions and ProjectionExpressions to the
+    /// expression size limits: for texts checked where they arrived (a shard re-reading what
+    /// the API checked), or written by Tessera from legacy parameters, which DynamoDB does not
+    /// limit that way. Both parse into flat lists. Conditions stay limited: their size bounds
+    /// the depth of the trees that evaluation walks.
+    pub fn trusted(mut self) -> Self {
+        self.limits = false;
+        self
     }
 
     /// After every expression of the request parsed: each supplied placeholder must be used.
@@ -685,7 +698,9 @@ impl<'a> Context<'a> {
     /// overlapping and conflicting paths.
     pub fn projection(&mut self, text: &str) -> Result<Vec<Path>> {
         let kind = ExprKind::Projection;
-        check_size(kind, text)?;
+        if self.limits {
+            check_size(kind, text)?;
+        }
         let raw = parser::parse_projection(text).map_err(|e| syntax(kind, e))?;
         for p in &raw {
             check_reserved(kind, p)?;
@@ -705,7 +720,9 @@ impl<'a> Context<'a> {
     /// conflicting paths, ADD/DELETE operand types, then function operands.
     pub fn update(&mut self, text: &str) -> Result<Update> {
         let kind = ExprKind::Update;
-        check_size(kind, text)?;
+        if self.limits {
+            check_size(kind, text)?;
+        }
         let raw = parser::parse_update(text).map_err(|e| syntax(kind, e))?;
 
         // Every path (targets and operands) and every operand node, in the order written:
@@ -850,7 +867,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        if operators > UPDATE_OPERATORS_MAX {
+        if self.limits && operators > UPDATE_OPERATORS_MAX {
             return Err(invalid(kind, "Expression size has exceeded the maximum allowed size;"));
         }
         Ok(update)

@@ -318,7 +318,7 @@ pub fn in_set_order<T: Ord>(mut members: Vec<T>) -> Vec<T> {
 /// A set as answered: in set order (sets written before they were kept sorted are sorted on
 /// the way out; a sorted one is not copied).
 fn set_view<T: Ord + Clone>(members: &[T]) -> std::borrow::Cow<'_, [T]> {
-    if members.is_sorted() {
+    if members.windows(2).all(|w| w[0] <= w[1]) {
         std::borrow::Cow::Borrowed(members)
     } else {
         std::borrow::Cow::Owned(in_set_order(members.to_vec()))

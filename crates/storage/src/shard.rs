@@ -324,8 +324,10 @@ fn parse_condition(ctx: &mut Context<'_>, options: &WriteOptions) -> Result<Opti
         .transpose()
 }
 
+/// The API checked the expressions against DynamoDB's limits (or wrote them from legacy
+/// parameters, which have none of those).
 fn context(p: &Placeholders) -> Context<'_> {
-    Context::new(&p.names, &p.values)
+    Context::new(&p.names, &p.values).trusted()
 }
 
 /// Fails the write with ConditionalCheckFailedException when its condition is false.

@@ -12,7 +12,7 @@ use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
 use super::item::MSG_ITEM_TOO_LARGE;
 use super::table_or_not_found;
-use crate::request::{mixed_parameters, placeholders, Constraints, Req};
+use crate::request::{mixed_parameters, placeholders, placeholders_need_expressions, Constraints, Req};
 use crate::{legacy, Backend};
 
 const MSG_DUPLICATES: &str = "Provided list of item keys contains duplicates";
@@ -65,61 +65,64 @@ fn write_item(req: &Req<'_>, member: &str) -> Result<Item> {
     })
 }
 
-/// The older wording of a bad value, for the ones it words differently: duplicate sets shown
-/// as sent (`[b, a, b]`; number sets unnamed), an empty number with no colon, an exponent at the
-/// integer limit as an underflow. None for anything else. `map`: a map of attribute values.
+/// The older wording of the value that fails in `map` (a map of attribute values), for the
+/// failures it words differently: duplicate sets shown as sent (`[b, a, b]`; number sets
+/// unnamed), an empty number with no colon, an exponent at the integer limit as an underflow.
+/// None for any other failure.
 fn older_wording(map: &Value, depth: usize) -> Option<String> {
     if depth > tessera_model::limits::NESTING_DEPTH_MAX {
         return None;
     }
-    let duplicates = |members: &[Value], same: &dyn Fn(&Value, &Value) -> bool| {
+    // The first value that fails is the one reported, as decoding reports it.
+    let failing = map
+        .as_object()?
+        .values()
+        .find(|v| tessera_model::AttributeValue::from_json(v).is_err())?;
+    let (kind, member) = failing.as_object().and_then(|v| v.iter().next())?;
+    let members = member.as_array().map(Vec::as_slice).unwrap_or_default();
+    let duplicates = |same: &dyn Fn(&Value, &Value) -> bool| {
         members
             .iter()
             .enumerate()
             .any(|(i, m)| members[..i].iter().any(|n| same(m, n)))
     };
-    let shown = |members: &[Value]| {
+    let shown = || {
         members
             .iter()
             .map(|m| m.as_str().unwrap_or_default())
             .collect::<Vec<_>>()
             .join(", ")
     };
-    for value in map.as_object()?.values() {
-        let Some((kind, member)) = value.as_object().and_then(|v| v.iter().next()) else {
-            continue;
-        };
-        let members = member.as_array().map(Vec::as_slice).unwrap_or_default();
-        let found = match kind.as_str() {
-            "N" => match member.as_str() {
-                Some("") => Some(tessera_model::number::MSG_NOT_A_NUMBER.to_string()),
-                Some(n) if exponent_at_integer_limit(n) => Some(tessera_model::number::MSG_UNDERFLOW.to_string()),
-                _ => None,
-            },
-            "SS" if duplicates(members, &|a, b| a == b) => Some(format!(
-                "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
-                shown(members)
-            )),
-            "BS" if duplicates(members, &|a, b| a == b) => Some(format!(
-                "One or more parameter values were invalid: Input collection [{}]of type BS contains duplicates.",
-                shown(members)
-            )),
-            "NS" => {
-                let number = |v: &Value| v.as_str().and_then(|s| tessera_model::Number::parse(s).ok());
-                let same = |a: &Value, b: &Value| number(a).is_some_and(|x| Some(x) == number(b));
-                duplicates(members, &same).then(|| "Input collection contains duplicates".to_string())
-            }
-            "M" => older_wording(member, depth + 1),
-            "L" => members
-                .iter()
-                .find_map(|m| older_wording(&serde_json::json!({ "": m }), depth + 1)),
+    match kind.as_str() {
+        "N" => match member.as_str() {
+            Some("") => Some(tessera_model::number::MSG_NOT_A_NUMBER.to_string()),
+            Some(n) if exponent_at_integer_limit(n) => Some(tessera_model::number::MSG_UNDERFLOW.to_string()),
             _ => None,
-        };
-        if found.is_some() {
-            return found;
+        },
+        "SS" if duplicates(&|a, b| a == b) => Some(format!(
+            "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
+            shown()
+        )),
+        "BS" if duplicates(&|a, b| a == b) => Some(format!(
+            "One or more parameter values were invalid: Input collection [{}]of type BS contains duplicates.",
+            shown()
+        )),
+        "NS" => {
+            let numbers: Option<Vec<tessera_model::Number>> = members
+                .iter()
+                .map(|v| v.as_str().and_then(|s| tessera_model::Number::parse(s).ok()))
+                .collect();
+            let numbers = numbers?;
+            let duplicate = numbers.iter().enumerate().any(|(i, n)| numbers[..i].contains(n));
+            duplicate.then(|| "Input collection contains duplicates".to_string())
         }
+        "M" => older_wording(member, depth + 1),
+        "L" => members
+            .iter()
+            .find(|m| tessera_model::AttributeValue::from_json(m).is_err())
+            .and_then(|m| older_wording(&serde_json::json!({ "": m }), depth + 1)),
+        _ => None,
     }
-    None
 }
 
 /// `1e2147483647`: an exponent at the limit of a 32-bit integer.
@@ -230,12 +233,16 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let mut tables: Vec<Checked> = Vec::new();
     for r in &requests {
         let mut p = placeholders(&r.table_req)?;
+        placeholders_need_expressions(&r.table_req, &["ProjectionExpression"], &[])?;
         // The projection: ProjectionExpression, or what AttributesToGet stands for.
         let projection = match r.table_req.str("ProjectionExpression")? {
             Some(text) => Some(text.to_string()),
             None => legacy::attributes_to_get(&r.table_req, &mut legacy::Builder::new(&mut p))?,
         };
         let mut ctx = Context::new(&p.names, &p.values);
+        if r.table_req.has("AttributesToGet") {
+            ctx = ctx.trusted();
+        }
         if let Some(projection) = &projection {
             ctx.projection(projection)?;
         }

@@ -92,11 +92,16 @@ fn condition_text(req: &Req<'_>, p: &mut Placeholders) -> Result<Option<String>>
 /// Parses a write's condition (and, for UpdateItem, its update first) and checks that every
 /// placeholder is used.
 fn check_write_expressions(
+    req: &Req<'_>,
     condition: Option<&str>,
     p: &Placeholders,
     update: Option<&str>,
 ) -> Result<Option<tessera_expr::Update>> {
     let mut ctx = Context::new(&p.names, &p.values);
+    if req.has("AttributeUpdates") {
+        // Written by Tessera: the legacy parameter has no expression size limits.
+        ctx = ctx.trusted();
+    }
     let parsed = update.map(|u| ctx.update(u)).transpose()?;
     if let Some(condition) = condition {
         ctx.condition(ExprKind::Condition, condition)?;
@@ -132,7 +137,7 @@ fn check_put_or_delete(
     let mut p = placeholders(req).map_err(enveloped)?;
     placeholders_need_expressions(req, &["ConditionExpression"], &["ConditionExpression"]).map_err(enveloped)?;
     let condition = condition_text(req, &mut p).map_err(enveloped)?;
-    check_write_expressions(condition.as_deref(), &p, None).map_err(enveloped)?;
+    check_write_expressions(req, condition.as_deref(), &p, None).map_err(enveloped)?;
     Ok((item, rv, condition, p))
 }
 
@@ -207,7 +212,7 @@ pub async fn update<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         None => legacy::attribute_updates(&req, &mut legacy::Builder::new(&mut p)).map_err(enveloped)?,
     };
     let condition = condition_text(&req, &mut p).map_err(enveloped)?;
-    let update = check_write_expressions(condition.as_deref(), &p, update_text.as_deref()).map_err(enveloped)?;
+    let update = check_write_expressions(&req, condition.as_deref(), &p, update_text.as_deref()).map_err(enveloped)?;
     let name = req.str("TableName")?.unwrap_or_default();
     let table = table_or_not_found(backend, name).await?;
     table.key_schema.key_from_map(&key)?;
@@ -250,6 +255,9 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Answer> {
         None => legacy::attributes_to_get(&req, &mut legacy::Builder::new(&mut p))?,
     };
     let mut ctx = Context::new(&p.names, &p.values);
+    if req.has("AttributesToGet") {
+        ctx = ctx.trusted();
+    }
     if let Some(text) = &projection {
         ctx.projection(text)?;
     }

@@ -29,7 +29,12 @@ fn select(req: &Req<'_>, projection: Option<&str>) -> Result<Select> {
         None if projection.is_some() => return Ok(Select::SpecificAttributes),
         None => return Ok(Select::AllAttributes),
     };
-    check_select(explicit, projection, req.str("IndexName")?)?;
+    let member = if req.has("AttributesToGet") {
+        "AttributesToGet"
+    } else {
+        "ProjectionExpression"
+    };
+    check_select(explicit, projection.map(|_| member), req.str("IndexName")?)?;
     Ok(explicit)
 }
 
@@ -50,6 +55,7 @@ fn read_constraints(req: &Req<'_>, c: &mut Constraints) -> Result<()> {
     Ok(())
 }
 
+/// `projection`: the member the projection came in (ProjectionExpression or AttributesToGet).
 fn check_select(sel: Select, projection: Option<&str>, index: Option<&str>) -> Result<()> {
     match sel {
         Select::SpecificAttributes if projection.is_none() => Err(Error::validation(
@@ -59,7 +65,8 @@ fn check_select(sel: Select, projection: Option<&str>, index: Option<&str>) -> R
             "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is not allowed when querying a table without an index",
         )),
         Select::Count | Select::AllAttributes if projection.is_some() => Err(Error::validation(format!(
-            "One or more parameter values were invalid: Cannot specify the ProjectionExpression when choosing to get {}",
+            "One or more parameter values were invalid: Cannot specify the {} when choosing to get {}",
+            projection.unwrap_or_default(),
             if sel == Select::Count { "only the Count" } else { "ALL_ATTRIBUTES" }
         ))),
         _ => Ok(()),
@@ -166,6 +173,9 @@ pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     Context::new(&p.names, &p.values).key_condition_unresolved(&key_condition)?;
     let table = table_for_read(backend, &req).await?;
     let mut ctx = Context::new(&p.names, &p.values);
+    if req.has("AttributesToGet") {
+        ctx = ctx.trusted();
+    }
     ctx.key_condition(&key_condition, &table.key_schema)?;
     check_filter_and_projection(&mut ctx, filter.as_deref(), projection.as_deref())?;
     ctx.check_unused()?;
@@ -225,6 +235,9 @@ pub async fn scan<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let (filter, projection) = filter_and_projection(&req, "ScanFilter", &mut p)?;
     let sel = select(&req, projection.as_deref())?;
     let mut ctx = Context::new(&p.names, &p.values);
+    if req.has("AttributesToGet") {
+        ctx = ctx.trusted();
+    }
     check_filter_and_projection(&mut ctx, filter.as_deref(), projection.as_deref())?;
     ctx.check_unused()?;
     let table = table_for_read(backend, &req).await?;
