@@ -112,18 +112,32 @@ fn comparison(b: &mut Builder<'_>, attribute: &str, op: &str, args: Vec<Attribut
     })
 }
 
-/// `Expected` (with `ConditionalOperator`) as a ConditionExpression, or None without it.
-pub fn expected(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<String>> {
-    let Some(expected) = req.raw_map("Expected")? else {
+/// The conditions of a legacy map member (`Expected`, `QueryFilter`, `ScanFilter`), each
+/// written by `one`, joined by `ConditionalOperator`. None without the member, or when it is
+/// empty (no condition at all).
+fn conditions(
+    req: &Req<'_>,
+    member: &str,
+    b: &mut Builder<'_>,
+    mut one: impl FnMut(&mut Builder<'_>, &str, Req<'_>) -> Result<String>,
+) -> Result<Option<String>> {
+    let Some(map) = req.raw_map(member)? else {
         return Ok(None);
     };
-    let join = joiner(req, expected.len())?;
-    if expected.is_empty() {
+    let join = joiner(req, map.len())?;
+    if map.is_empty() {
         return Ok(None);
     }
-    let mut parts = Vec::with_capacity(expected.len());
-    for (attribute, spec) in expected {
-        let spec = Req::new(spec)?;
+    let mut parts = Vec::with_capacity(map.len());
+    for (attribute, spec) in map {
+        parts.push(format!("({})", one(b, attribute, Req::new(spec)?)?));
+    }
+    Ok(Some(parts.join(join)))
+}
+
+/// `Expected` (with `ConditionalOperator`) as a ConditionExpression, or None without it.
+pub fn expected(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<String>> {
+    conditions(req, "Expected", b, |b, attribute, spec| {
         let value = spec.get("Value").map(AttributeValue::from_json).transpose()?;
         let exists = spec.bool("Exists")?;
         let op = spec.str("ComparisonOperator")?;
@@ -178,23 +192,13 @@ pub fn expected(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<String>> {
                 }
             },
         };
-        parts.push(format!("({part})"));
-    }
-    Ok(Some(parts.join(join)))
+        Ok(part)
+    })
 }
 
 /// A `QueryFilter` / `ScanFilter` (with `ConditionalOperator`) as a FilterExpression.
 pub fn filter(req: &Req<'_>, member: &str, b: &mut Builder<'_>) -> Result<Option<String>> {
-    let Some(filter) = req.raw_map(member)? else {
-        return Ok(None);
-    };
-    let join = joiner(req, filter.len())?;
-    if filter.is_empty() {
-        return Ok(None);
-    }
-    let mut parts = Vec::with_capacity(filter.len());
-    for (attribute, spec) in filter {
-        let spec = Req::new(spec)?;
+    conditions(req, member, b, |b, attribute, spec| {
         let op = spec.str("ComparisonOperator")?.ok_or_else(|| {
             Error::validation(format!(
                 "1 validation error detected: Value null at '{}.{attribute}.member.comparisonOperator' failed to satisfy constraint: Member must not be null",
@@ -202,9 +206,8 @@ pub fn filter(req: &Req<'_>, member: &str, b: &mut Builder<'_>) -> Result<Option
             ))
         })?;
         let args = values(spec.get("AttributeValueList"))?;
-        parts.push(format!("({})", comparison(b, attribute, op, args)?));
-    }
-    Ok(Some(parts.join(join)))
+        comparison(b, attribute, op, args)
+    })
 }
 
 /// `KeyConditions` as a KeyConditionExpression (the key checks follow on the expression).
