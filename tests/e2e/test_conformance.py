@@ -331,3 +331,22 @@ def test_sets_come_back_in_dynamodb_order(ddb, table):
     assert item["ns"]["NS"] == ["-1", "2", "2.5", "10"]
     assert item["bs"]["BS"] == [b"\x01", b"\x01\xff", b"\x02"]
     assert item["tags"]["SS"] == ["", "a"]
+
+
+def test_query_filters_may_not_name_key_attributes(endpoint, ctable):
+    """A Query's filter cannot name a key attribute (its key condition decides those); a
+    Scan's can."""
+    base = {"TableName": ctable, "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "a"}}}
+    assert_error(endpoint, "Query", {**base, "FilterExpression": "begins_with(sk, :p)"},
+                 "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
+    assert_error(endpoint, "Query", {**base, "FilterExpression": "attribute_exists(#k) OR size(x) > :n",
+                                     "ExpressionAttributeNames": {"#k": "pk"},
+                                     "ExpressionAttributeValues": {":p": {"S": "a"}, ":n": {"N": "1"}}},
+                 "Filter Expression can only contain non-primary key attributes: Primary key attribute: pk")
+    assert_error(endpoint, "Query", {"TableName": ctable,
+                                     "KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+                                     "QueryFilter": {"sk": {"ComparisonOperator": "NOT_NULL"}}},
+                 "QueryFilter can only contain non-primary key attributes: Primary key attribute: sk")
+    status, _ = call(endpoint, "Scan", {"TableName": ctable, "FilterExpression": "begins_with(sk, :p)",
+                                        "ExpressionAttributeValues": {":p": {"S": "a"}}})
+    assert status == 200

@@ -145,6 +145,33 @@ pub enum Condition {
     Contains(Operand, Operand),
 }
 
+impl Operand {
+    fn mentions(&self, name: &str) -> bool {
+        match self {
+            Operand::Path(p) => p.root() == name,
+            Operand::Value(_) => false,
+            Operand::Size(inner) => inner.mentions(name),
+        }
+    }
+}
+
+impl Condition {
+    /// Whether a path of the condition starts at the top-level attribute `name`.
+    pub fn mentions(&self, name: &str) -> bool {
+        match self {
+            Condition::Or(a, b) | Condition::And(a, b) => a.mentions(name) || b.mentions(name),
+            Condition::Not(c) => c.mentions(name),
+            Condition::Compare(_, a, b)
+            | Condition::AttributeType(a, b)
+            | Condition::BeginsWith(a, b)
+            | Condition::Contains(a, b) => a.mentions(name) || b.mentions(name),
+            Condition::Between(a, b, c) => a.mentions(name) || b.mentions(name) || c.mentions(name),
+            Condition::In(a, list) => a.mentions(name) || list.iter().any(|o| o.mentions(name)),
+            Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => p.root() == name,
+        }
+    }
+}
+
 /// A resolved right-hand side of a SET action.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SetValue {

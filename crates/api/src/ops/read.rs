@@ -1,7 +1,7 @@
 //! Query and Scan.
 
 use serde_json::{json, Value};
-use tessera_expr::{Context, ExprKind};
+use tessera_expr::{Condition, Context, ExprKind};
 use tessera_model::ops::{Page, Placeholders, Query, Scan, Select};
 use tessera_model::table::TableMeta;
 use tessera_model::{item_to_json, Error, Item, Result};
@@ -111,14 +111,17 @@ fn page_response(req: &Req<'_>, table: &str, sel: Select, page: Page) -> Result<
     Ok(body)
 }
 
-fn check_filter_and_projection(ctx: &mut Context<'_>, filter: Option<&str>, projection: Option<&str>) -> Result<()> {
-    if let Some(filter) = filter {
-        ctx.condition(ExprKind::Filter, filter)?;
-    }
+/// Checks the filter and projection; returns the filter, resolved.
+fn check_filter_and_projection(
+    ctx: &mut Context<'_>,
+    filter: Option<&str>,
+    projection: Option<&str>,
+) -> Result<Option<Condition>> {
+    let filter = filter.map(|f| ctx.condition(ExprKind::Filter, f)).transpose()?;
     if let Some(projection) = projection {
         ctx.projection(projection)?;
     }
-    Ok(())
+    Ok(filter)
 }
 
 /// The filter and projection of a read: its expressions, or what its legacy `filter_member`
@@ -177,8 +180,23 @@ pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
         ctx = ctx.trusted();
     }
     ctx.key_condition(&key_condition, &table.key_schema)?;
-    check_filter_and_projection(&mut ctx, filter.as_deref(), projection.as_deref())?;
+    let filter_condition = check_filter_and_projection(&mut ctx, filter.as_deref(), projection.as_deref())?;
     ctx.check_unused()?;
+    // A Query's filter sees only what the key condition did not decide.
+    if let Some(f) = &filter_condition {
+        let schema = &table.key_schema;
+        let keys = std::iter::once(&schema.partition).chain(schema.sort.as_ref());
+        if let Some(key) = keys.map(|k| k.name.as_str()).find(|k| f.mentions(k)) {
+            let member = if req.has("QueryFilter") {
+                "QueryFilter"
+            } else {
+                "Filter Expression"
+            };
+            return Err(Error::validation(format!(
+                "{member} can only contain non-primary key attributes: Primary key attribute: {key}"
+            )));
+        }
+    }
     let op = Query {
         table: table.name.clone(),
         index: None,
