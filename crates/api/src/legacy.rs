@@ -10,7 +10,7 @@ use serde_json::Value;
 use tessera_model::ops::Placeholders;
 use tessera_model::{shape, AttributeValue, Error, Result, ValueType};
 
-use crate::request::Req;
+use crate::request::{missing_member, Req};
 
 const INVALID: &str = "One or more parameter values were invalid";
 
@@ -200,8 +200,8 @@ pub fn expected(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<String>> {
 pub fn filter(req: &Req<'_>, member: &str, b: &mut Builder<'_>) -> Result<Option<String>> {
     conditions(req, member, b, |b, attribute, spec| {
         let op = spec.str("ComparisonOperator")?.ok_or_else(|| {
-            Error::validation(format!(
-                "1 validation error detected: Value null at '{}.{attribute}.member.comparisonOperator' failed to satisfy constraint: Member must not be null",
+            missing_member(&format!(
+                "{}.{attribute}.member.comparisonOperator",
                 lower_first(member)
             ))
         })?;
@@ -218,11 +218,9 @@ pub fn key_conditions(req: &Req<'_>, b: &mut Builder<'_>) -> Result<Option<Strin
     let mut parts = Vec::with_capacity(conditions.len());
     for (attribute, spec) in conditions {
         let spec = Req::new(spec)?;
-        let op = spec.str("ComparisonOperator")?.ok_or_else(|| {
-            Error::validation(format!(
-                "1 validation error detected: Value null at 'keyConditions.{attribute}.member.comparisonOperator' failed to satisfy constraint: Member must not be null"
-            ))
-        })?;
+        let op = spec
+            .str("ComparisonOperator")?
+            .ok_or_else(|| missing_member(&format!("keyConditions.{attribute}.member.comparisonOperator")))?;
         if !matches!(op, "EQ" | "LE" | "LT" | "GE" | "GT" | "BEGINS_WITH" | "BETWEEN") {
             return Err(Error::validation(
                 "Attempted conditional constraint is not an indexable operation",

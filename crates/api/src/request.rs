@@ -283,6 +283,14 @@ impl Constraints {
     }
 }
 
+/// `1 validation error detected: Value null at '<path>' …must not be null`, for a member
+/// checked on its own.
+pub fn missing_member(path: &str) -> Error {
+    let mut c = Constraints::default();
+    c.not_null(false, path);
+    c.finish().err().unwrap_or_else(|| Error::validation(path.to_string()))
+}
+
 /// Wraps a single value error as the current-layer operations (PutItem, UpdateItem,
 /// DeleteItem) report it.
 pub fn enveloped(mut e: Error) -> Error {

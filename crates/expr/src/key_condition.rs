@@ -54,6 +54,9 @@ pub struct KeyCondition {
 }
 
 /// One leaf condition, reduced to (key attribute name, condition on it).
+/// A key condition checked but not yet matched to a key schema (`Context::key_condition_parts`).
+pub struct KeyConditionParts(Vec<Leaf>);
+
 struct Leaf {
     name: String,
     condition: SortCondition,
@@ -165,11 +168,11 @@ impl Context<'_> {
         Ok(Leaf { name, condition })
     }
 
-    /// The checks of a KeyConditionExpression that need no key schema (syntax, operators,
-    /// operand types, placeholders, one condition per key), which DynamoDB makes before it
-    /// looks the table up.
-    pub fn key_condition_unresolved(&mut self, text: &str) -> Result<()> {
-        self.key_condition_leaves(text).map(|_| ())
+    /// A KeyConditionExpression through the checks that need no key schema (syntax,
+    /// operators, operand types, placeholders, one condition per key), which DynamoDB makes
+    /// before it looks the table up; `key_condition_for` finishes it against the schema.
+    pub fn key_condition_parts(&mut self, text: &str) -> Result<KeyConditionParts> {
+        self.key_condition_leaves(text).map(KeyConditionParts)
     }
 
     fn key_condition_leaves(&mut self, text: &str) -> Result<Vec<Leaf>> {
@@ -192,7 +195,13 @@ impl Context<'_> {
     /// Parses and checks a KeyConditionExpression against the key schema of the table or
     /// index being queried.
     pub fn key_condition(&mut self, text: &str, schema: &KeySchema) -> Result<KeyCondition> {
-        let mut resolved = self.key_condition_leaves(text)?;
+        let parts = self.key_condition_parts(text)?;
+        Self::key_condition_for(parts, schema)
+    }
+
+    /// Checks a key condition's parts against the key schema of the table or index queried.
+    pub fn key_condition_for(parts: KeyConditionParts, schema: &KeySchema) -> Result<KeyCondition> {
+        let mut resolved = parts.0;
         let key_count = 1 + usize::from(schema.sort.is_some());
         if resolved.len() > key_count {
             return Err(Error::validation(format!(

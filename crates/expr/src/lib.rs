@@ -43,7 +43,7 @@ mod update;
 pub use ast::{CompareOp, Condition, Operand, Path, PathElem, SetValue, Update};
 pub use check::{Context, ExprKind};
 pub use eval::{compare_values, evaluate, get_path, size_of, values_equal};
-pub use key_condition::{KeyCondition, SortCondition};
+pub use key_condition::{KeyCondition, KeyConditionParts, SortCondition};
 pub use parser::NESTING_MAX;
 pub use projection::project;
 pub use reserved::is_reserved;

@@ -354,15 +354,24 @@ impl<'a> Parser<'a> {
 
     /// An operand on the right of a comparator, possibly parenthesised.
     fn comparison_operand(&mut self) -> PResult<Node> {
-        if self.peek() == Some(&Tok::LParen) {
-            self.pos += 1;
-            self.enter()?;
-            let inner = self.comparison_operand()?;
-            self.expect(Tok::RParen)?;
-            self.leave();
-            return Ok(Node::Parens(Box::new(inner)));
+        match self.in_parens(Self::comparison_operand)? {
+            Some(inner) => Ok(Node::Parens(Box::new(inner))),
+            None => self.operand(true),
         }
-        self.operand(true)
+    }
+
+    /// `( inner )` when the next token opens a parenthesis (nesting bounded), else None with
+    /// nothing consumed.
+    fn in_parens<T>(&mut self, inner: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<Option<T>> {
+        if self.peek() != Some(&Tok::LParen) {
+            return Ok(None);
+        }
+        self.pos += 1;
+        self.enter()?;
+        let value = inner(self)?;
+        self.expect(Tok::RParen)?;
+        self.leave();
+        Ok(Some(value))
     }
 
     // ---- update ----
@@ -370,12 +379,7 @@ impl<'a> Parser<'a> {
     /// A SET value: an operand, or `operand + operand` / `operand - operand`; the whole value
     /// or either operand may stand in parentheses (`(c - :v)`, `c - (:v)`).
     fn set_value(&mut self) -> PResult<RawSet> {
-        if self.peek() == Some(&Tok::LParen) {
-            self.pos += 1;
-            self.enter()?;
-            let inner = self.set_value()?;
-            self.expect(Tok::RParen)?;
-            self.leave();
+        if let Some(inner) = self.in_parens(Self::set_value)? {
             return match inner {
                 RawSet::Operand(left) => self.set_rest(left),
                 _ if matches!(self.peek(), Some(Tok::Plus | Tok::Minus)) => Err(self.error()),
@@ -401,15 +405,10 @@ impl<'a> Parser<'a> {
     }
 
     fn set_operand(&mut self) -> PResult<Node> {
-        if self.peek() != Some(&Tok::LParen) {
-            return self.operand(false);
+        match self.in_parens(Self::set_operand)? {
+            Some(inner) => Ok(inner),
+            None => self.operand(false),
         }
-        self.pos += 1;
-        self.enter()?;
-        let inner = self.set_operand()?;
-        self.expect(Tok::RParen)?;
-        self.leave();
-        Ok(inner)
     }
 
     fn value_ref(&mut self) -> PResult<String> {

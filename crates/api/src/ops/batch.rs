@@ -12,7 +12,7 @@ use tessera_model::{item_size, item_to_json, Error, Item, Result};
 
 use super::item::MSG_ITEM_TOO_LARGE;
 use super::table_or_not_found;
-use crate::request::{mixed_parameters, placeholders, placeholders_need_expressions, Constraints, Req};
+use crate::request::{missing_member, mixed_parameters, placeholders, placeholders_need_expressions, Constraints, Req};
 use crate::{legacy, Backend};
 
 const MSG_DUPLICATES: &str = "Provided list of item keys contains duplicates";
@@ -196,11 +196,9 @@ pub async fn get<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     let mut total = 0;
     for (name, spec) in items {
         let table_req = Req::new(spec)?;
-        let keys = table_req.list("Keys")?.ok_or_else(|| {
-            Error::validation(format!(
-                "1 validation error detected: Value null at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member must not be null"
-            ))
-        })?;
+        let keys = table_req
+            .list("Keys")?
+            .ok_or_else(|| missing_member(&format!("requestItems.{name}.member.keys")))?;
         if keys.is_empty() || keys.len() > BATCH_GET_ITEMS_MAX {
             let bound = if keys.is_empty() {
                 "greater than or equal to 1"

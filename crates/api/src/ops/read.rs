@@ -173,13 +173,13 @@ pub async fn query<B: Backend>(backend: &B, req: Req<'_>) -> Result<Value> {
     };
     let (filter, projection) = filter_and_projection(&req, "QueryFilter", &mut p)?;
     let sel = select(&req, projection.as_deref())?;
-    Context::new(&p.names, &p.values).key_condition_unresolved(&key_condition)?;
-    let table = table_for_read(backend, &req).await?;
     let mut ctx = Context::new(&p.names, &p.values);
     if req.has("AttributesToGet") {
         ctx = ctx.trusted();
     }
-    ctx.key_condition(&key_condition, &table.key_schema)?;
+    let key_parts = ctx.key_condition_parts(&key_condition)?;
+    let table = table_for_read(backend, &req).await?;
+    Context::key_condition_for(key_parts, &table.key_schema)?;
     let filter_condition = check_filter_and_projection(&mut ctx, filter.as_deref(), projection.as_deref())?;
     ctx.check_unused()?;
     // A Query's filter sees only what the key condition did not decide.
